@@ -1,0 +1,86 @@
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace crust {
+
+/// Every error crust reports, in one enum so that user code can switch on it.
+/// Registered with CAF as the "crust" error category (messages/type_ids.hpp).
+enum class errc : uint8_t {
+  none = 0,
+  // -- secure channel --------------------------------------------------------
+  decrypt_failed,
+  nonce_exhausted,
+  handshake_state,
+  handshake_incomplete,
+  malformed_message,
+  message_too_large,
+  unknown_version,
+  network_mismatch,
+  invalid_public_key,
+  unsupported_protocol,
+  replayed_packet,
+  packet_too_old,
+  peer_refused,
+  // -- identity ----------------------------------------------------------------
+  key_file_permissions,
+  key_file_io,
+  key_file_malformed,
+  bad_peer_id,
+  // -- configuration -------------------------------------------------------------
+  invalid_config,
+  // -- crypto backend ----------------------------------------------------------
+  crypto_failure,
+};
+
+/// A sentence a person can read, for logs and events.
+constexpr std::string_view to_string(errc code) noexcept {
+  switch (code) {
+    case errc::none:
+      return "no error";
+    case errc::decrypt_failed:
+      return "authentication failed: message was corrupted, forged or sent "
+             "with another key";
+    case errc::nonce_exhausted:
+      return "nonce space exhausted: the session refuses to encrypt or "
+             "decrypt more messages and must be re-established";
+    case errc::handshake_state:
+      return "handshake message out of turn or after completion";
+    case errc::handshake_incomplete:
+      return "the handshake has not completed";
+    case errc::malformed_message:
+      return "malformed message: truncated or inconsistent fields";
+    case errc::message_too_large:
+      return "message exceeds the maximum size";
+    case errc::unknown_version:
+      return "unknown protocol version";
+    case errc::network_mismatch:
+      return "peer belongs to a different network (network names differ)";
+    case errc::invalid_public_key:
+      return "invalid public key (low-order point or wrong length)";
+    case errc::unsupported_protocol:
+      return "unsupported Noise protocol name";
+    case errc::replayed_packet:
+      return "replayed packet: this packet number was already received";
+    case errc::packet_too_old:
+      return "packet is older than the replay window";
+    case errc::peer_refused:
+      return "the peer refused the connection";
+    case errc::key_file_permissions:
+      return "key file is readable by group or others";
+    case errc::key_file_io:
+      return "cannot read or write the key file";
+    case errc::key_file_malformed:
+      return "key file is malformed";
+    case errc::bad_peer_id:
+      return "malformed peer id";
+    case errc::invalid_config:
+      return "invalid configuration value";
+    case errc::crypto_failure:
+      return "the crypto backend failed";
+  }
+  return "unknown error";
+}
+
+} // namespace crust
