@@ -72,6 +72,11 @@ public:
 
 private:
   struct impl;
+
+  /// The AEAD context keyed with k_, built on first use; nullptr and `st`
+  /// set when OpenSSL fails.
+  impl* keyed_impl(status& st) noexcept;
+
   cipher_kind cipher_ = cipher_kind::chacha_poly;
   bool has_key_ = false;
   uint64_t n_ = 0;
