@@ -1,0 +1,72 @@
+#pragma once
+
+#include "crust/messages/expected.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/fwd.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace crust {
+
+/// A node's settings. Every field is a CAF option in the `crust` group
+/// (docs/configuration.md); the defaults need no config file.
+struct node_config {
+  /// Default for `network_name`: nodes only talk to nodes of the same name.
+  static constexpr const char* default_network_name = "crust-default";
+
+  /// Default for `max_message_size`: 2 MiB, as in the original Crust.
+  static constexpr size_t default_max_message_size = size_t{2} << 20;
+
+  /// Largest accepted `max_message_size`: 64 MiB.
+  static constexpr size_t max_message_size_limit = size_t{64} << 20;
+
+  /// Longest accepted `network_name`, in bytes.
+  static constexpr size_t max_network_name_size = 255;
+
+  /// Name of the network; hashed into the secure-channel prologue.
+  std::string network_name = default_network_name;
+
+  /// One of trace, debug, info, warn, error, critical, off.
+  std::string log_level = "info";
+
+  /// Path of the node's private key; empty means `default_key_path()`
+  /// (transport/identity.hpp).
+  std::string key_file;
+
+  /// TCP port to listen on; 0 lets the OS pick a random free port.
+  uint16_t tcp_port = 0;
+
+  /// Largest application message accepted or sent, in bytes (1 to 64 MiB).
+  size_t max_message_size = default_max_message_size;
+};
+
+/// Checks every field of `x`. Fails with `errc::invalid_config` and a detail
+/// naming the option, e.g. "crust.max-message-size: must be between 1 and
+/// 67108864, got 0".
+status validate(const node_config& x);
+
+/// Declares every option of `node_config` in the `crust` group of `opts`
+/// (`--crust.log-level=`, `--crust.network-name=`, `--crust.key-file=`,
+/// `--crust.tcp-port=`, `--crust.max-message-size=`), so that `--help` lists
+/// them and config files are type-checked.
+void add_node_options(caf::config_option_set& opts);
+
+/// Same, on the option set of `cfg`.
+void add_node_options(caf::actor_system_config& cfg);
+
+/// Reads the `crust` group from `cfg` (after `cfg.parse(...)`), filling in
+/// defaults for absent options, and validates it. Fails with
+/// `errc::invalid_config` naming the offending option.
+expected<node_config> read_node_config(const caf::actor_system_config& cfg);
+
+/// An actor system configuration with everything crust needs: its type-ID
+/// blocks, its error category and its options.
+class system_config : public caf::actor_system_config {
+public:
+  system_config();
+};
+
+} // namespace crust

@@ -1,0 +1,86 @@
+#pragma once
+
+#include "crust/messages/errc.hpp"
+#include "crust/messages/expected.hpp"
+#include "crust/messages/peer_id.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+#include <caf/make_message.hpp>
+#include <caf/message.hpp>
+#include <caf/type_id.hpp>
+
+// The crust type-ID block: every message type and atom crust defines. Actor
+// handles follow in the `crust_actors` block at the end of
+// messages/interfaces.hpp; `crust::add_message_types` registers both.
+//
+// Atoms (CAF 0.17): at most 10 characters, and equal text means the same
+// type even in different namespaces. CAF's predefined atoms are aliased into
+// `crust::atom` below instead of being declared again.
+CAF_BEGIN_TYPE_ID_BLOCK(crust, caf::first_custom_type_id)
+
+  CAF_ADD_TYPE_ID(crust, (crust::peer_id))
+
+  /// A LISTENER accepted a connection.
+  CAF_ADD_ATOM(crust, crust::atom, accepted, "accepted")
+  /// Selects the node's identity in a `get` request.
+  CAF_ADD_ATOM(crust, crust::atom, id, "id")
+  /// Selects counters in a `get` request.
+  CAF_ADD_ATOM(crust, crust::atom, stats, "stats")
+
+CAF_END_TYPE_ID_BLOCK(crust)
+
+// Lets handlers `return crust::errc::...;` and `caf::error{errc, detail}`.
+CAF_ERROR_CODE_ENUM(crust::errc, "crust")
+
+namespace crust::atom {
+
+// CAF's predefined atoms under crust's names.
+using add = caf::add_atom;
+constexpr add add_v = add{};
+
+using get = caf::get_atom;
+constexpr get get_v = get{};
+
+using ok = caf::ok_atom;
+constexpr ok ok_v = ok{};
+
+using ping = caf::ping_atom;
+constexpr ping ping_v = ping{};
+
+using pong = caf::pong_atom;
+constexpr pong pong_v = pong{};
+
+using put = caf::put_atom;
+constexpr put put_v = put{};
+
+using tick = caf::tick_atom;
+constexpr tick tick_v = tick{};
+
+} // namespace crust::atom
+
+namespace crust {
+
+/// The error category atom under which CAF knows `crust::errc`.
+constexpr caf::atom_value error_category = caf::atom("crust");
+
+/// Renders a crust error as `to_string(errc)`, followed by ": <detail>" when
+/// the error carries a string as its context. Installed as the renderer of
+/// the "crust" category, so `sys.render(err)` reads like `failure::message`.
+std::string render_error(uint8_t code, caf::atom_value category,
+                         const caf::message& context);
+
+/// Registers crust's renderer for the "crust" error category on `cfg` (the
+/// template `add_error_category<T>` of CAF 0.17.6 does not compile).
+void add_error_category(caf::actor_system_config& cfg);
+
+/// Registers every crust type-ID block (`crust`, `crust_actors`) and the
+/// error category on `cfg`.
+void add_message_types(caf::actor_system_config& cfg);
+
+/// A CAF error carrying the code and, when present, the detail string; no
+/// error for `errc::none`.
+caf::error to_error(const failure& x);
+
+} // namespace crust
