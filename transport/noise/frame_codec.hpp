@@ -1,0 +1,198 @@
+#pragma once
+
+#include "crust/messages/expected.hpp"
+#include "crust/transport/byte_span.hpp"
+#include "crust/transport/noise/cipher_state.hpp"
+#include "crust/transport/noise/handshake_state.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+namespace crust::noise {
+
+/// The first byte of every frame body (docs/wire-protocol.md).
+enum class frame_type : uint8_t {
+  /// `[u32 BE total message length][data]`: starts a message.
+  message_first = 1,
+  /// `[data]`: more of the message in progress.
+  message_continuation = 2,
+  /// Empty: proves liveness.
+  keepalive = 3,
+  /// Empty: the sender switched its send key; the receiver follows.
+  rekey = 4,
+  /// `[u16 BE reason][text]`: the sender sends nothing more.
+  close = 5,
+};
+
+/// Limits of the stream framing.
+struct frame_codec_config {
+  /// Largest application message (default 2 MiB, as the original Crust).
+  size_t max_message_size = 2 * 1024 * 1024;
+  /// Frames between automatic rekeys of the send key; 0 disables them.
+  uint64_t rekey_interval = uint64_t{1} << 16;
+  /// Largest frame body plaintext: at most 65519 (65535 with the tag) and at
+  /// least 16; smaller values bound the latency of interleaved frames.
+  size_t max_frame_body = 65535 - 16;
+};
+
+/// Bytes of the sealed length prefix in front of every frame body.
+constexpr size_t frame_length_len = 2 + tag_len;
+
+/// Longest close text the encoder sends.
+constexpr size_t max_close_text = 256;
+
+/// Turns messages and control signals into frames: each frame is
+/// `seal(u16 BE body ciphertext length)` then `seal(body)`. Seals in place in
+/// the output buffer. After a failure the encoder stays failed.
+class frame_encoder {
+public:
+  explicit frame_encoder(cipher_state send,
+                         frame_codec_config cfg = {}) noexcept;
+
+  /// Appends the frames of `msg` to `out`, fragmenting as needed. Fails with
+  /// `message_too_large` (nothing appended) above the maximum size.
+  status encode_message(const_byte_span msg, byte_buffer& out);
+
+  /// Appends a keepalive frame.
+  status encode_keepalive(byte_buffer& out);
+
+  /// Appends a rekey frame, then rekeys the send key.
+  status encode_rekey(byte_buffer& out);
+
+  /// Appends a close frame (text cut to `max_close_text`); afterwards every
+  /// encode call fails with `handshake_state`.
+  status encode_close(uint16_t reason, std::string_view text, byte_buffer& out);
+
+  /// Bytes `encode_message` appends for a message of `size` bytes, not
+  /// counting automatic rekey frames (`frame_length_len + 17` each).
+  size_t encoded_size(size_t size) const noexcept;
+
+  const frame_codec_config& config() const noexcept {
+    return cfg_;
+  }
+
+  /// Frames sealed since the last rekey.
+  uint64_t frames_since_rekey() const noexcept {
+    return since_rekey_;
+  }
+
+  bool failed() const noexcept {
+    return !err_;
+  }
+
+private:
+  status check_usable() const;
+  status seal_frame(frame_type type, const uint8_t* header, size_t header_len,
+                    const_byte_span data, byte_buffer& out);
+  status rekey_if_due(byte_buffer& out);
+  status fail(status err, byte_buffer& out, size_t rollback);
+
+  cipher_state send_;
+  frame_codec_config cfg_;
+  uint64_t since_rekey_ = 0;
+  bool closed_ = false;
+  status err_;
+};
+
+/// What the decoder yields.
+enum class frame_event_kind : uint8_t { message, keepalive, rekey, close };
+
+/// One complete message or control signal. Spans point into the decoder's
+/// buffers and are valid only during the callback.
+struct frame_event {
+  frame_event_kind kind = frame_event_kind::message;
+  /// The whole message (kind message).
+  const_byte_span message;
+  /// Reason and text (kind close).
+  uint16_t close_reason = 0;
+  std::string_view close_text;
+};
+
+/// Reassembles frames into messages. Buffers at most one frame (<= 65553
+/// bytes) plus the message being reassembled (<= the maximum message size,
+/// allocated only after the declared size passed the limit). Any error is
+/// final: every later call fails the same way.
+class frame_decoder {
+public:
+  explicit frame_decoder(cipher_state receive,
+                         frame_codec_config cfg = {}) noexcept;
+
+  /// Consumes `bytes` (any chunking) and calls `f(const frame_event&)` for
+  /// every complete message and control frame. `f` must not call back into
+  /// the decoder. Fails with `decrypt_failed`, `malformed_message`,
+  /// `message_too_large` or `nonce_exhausted`.
+  template<class F>
+  status feed(const_byte_span bytes, F&& f) {
+    using fun_t = std::remove_reference_t<F>;
+    sink s{&f, [](void* ptr, const frame_event& ev) {
+             (*static_cast<fun_t*>(ptr))(ev);
+           }};
+    return feed_impl(bytes, s);
+  }
+
+  /// True once a close frame arrived; later frames are an error.
+  bool closed() const noexcept {
+    return closed_;
+  }
+
+  bool failed() const noexcept {
+    return !err_;
+  }
+
+  const failure& error() const noexcept {
+    return err_.error();
+  }
+
+  /// Bytes of an incomplete frame held back.
+  size_t buffered() const noexcept {
+    return in_.size();
+  }
+
+  /// Bytes of the message being reassembled.
+  size_t reassembling() const noexcept {
+    return msg_.size();
+  }
+
+  const frame_codec_config& config() const noexcept {
+    return cfg_;
+  }
+
+private:
+  struct sink {
+    void* obj;
+    void (*fn)(void*, const frame_event&);
+  };
+
+  status feed_impl(const_byte_span bytes, const sink& s);
+  status on_length(const_byte_span unit);
+  status on_body(const_byte_span unit, const sink& s);
+  status fail(status err);
+
+  cipher_state receive_;
+  frame_codec_config cfg_;
+  /// Length of the body to read next, 0 while reading a length prefix.
+  size_t body_len_ = 0;
+  /// A partial length prefix or body.
+  byte_buffer in_;
+  /// Scratch for one opened frame body.
+  byte_buffer body_;
+  /// The message being reassembled and its declared size.
+  byte_buffer msg_;
+  size_t msg_total_ = 0;
+  bool in_message_ = false;
+  bool closed_ = false;
+  status err_;
+};
+
+/// Both directions of one stream connection.
+struct frame_codec {
+  frame_encoder encoder;
+  frame_decoder decoder;
+
+  /// From the transport keys of one side.
+  explicit frame_codec(transport_keys keys, frame_codec_config cfg = {});
+};
+
+} // namespace crust::noise
