@@ -3,7 +3,7 @@
 function(crust_project_warnings target)
   target_compile_options(${target} PRIVATE
     -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wcast-align
-    -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough)
+    -Woverloaded-virtual -Wimplicit-fallthrough)
   if(CRUST_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()
