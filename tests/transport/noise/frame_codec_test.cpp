@@ -121,7 +121,7 @@ BOOST_FIXTURE_TEST_SUITE(frame_codec_tests, fixture)
 
 BOOST_AUTO_TEST_CASE(defaults) {
   BOOST_CHECK_EQUAL(enc.config().max_message_size, max_msg);
-  BOOST_CHECK_EQUAL(enc.config().max_frame_body, 65519u);
+  BOOST_CHECK_EQUAL(enc.config().max_frame_body, 65472u);
   BOOST_CHECK_EQUAL(frame_length_len, 18u);
 }
 
@@ -145,9 +145,11 @@ BOOST_AUTO_TEST_CASE(frame_layout) {
 }
 
 BOOST_AUTO_TEST_CASE(round_trip_sizes) {
-  std::vector<size_t> sizes{0,     1,     2,      100,    65513,
-                            65514, 65515, 65518,  65519,  65520,
-                            65535, 65536, 131032, 131033, 200000};
+  // Boundaries of the default body (65472: first fragment holds 65467,
+  // continuations 65471) and of the largest one (65519).
+  std::vector<size_t> sizes{0,     1,      2,      100,    65466,  65467,
+                            65468, 65513,  65514,  65515,  65519,  65535,
+                            65536, 130938, 130939, 131032, 131033, 200000};
   sizes.push_back(max_msg - 1);
   sizes.push_back(max_msg);
   for (auto size : sizes) {
@@ -162,6 +164,28 @@ BOOST_AUTO_TEST_CASE(round_trip_sizes) {
     BOOST_CHECK_EQUAL(dec.buffered(), 0u);
     BOOST_CHECK_EQUAL(dec.reassembling(), 0u);
   }
+}
+
+BOOST_AUTO_TEST_CASE(largest_frames) {
+  frame_codec_config big;
+  big.max_frame_body = 100000; // clamped to 65519
+  frame_encoder e{keyed(2), big};
+  frame_decoder d{keyed(2)};
+  BOOST_CHECK_EQUAL(e.config().max_frame_body, 65519u);
+  for (size_t size : {65513, 65514, 65515, 131032, 131033}) {
+    auto msg = pattern(size);
+    byte_buffer out;
+    BOOST_REQUIRE(e.encode_message(msg, out));
+    BOOST_CHECK_EQUAL(out.size(), e.encoded_size(size));
+    collected c;
+    BOOST_REQUIRE(d.feed(out, c.sink()));
+    BOOST_REQUIRE_EQUAL(c.messages.size(), 1u);
+    BOOST_CHECK(c.messages[0] == msg);
+  }
+  // One frame of 65514 bytes carries a full 65535-byte body ciphertext.
+  byte_buffer one;
+  BOOST_REQUIRE(e.encode_message(pattern(65514), one));
+  BOOST_CHECK_EQUAL(one.size(), frame_length_len + 65535);
 }
 
 BOOST_AUTO_TEST_CASE(oversized_message_is_refused_on_send) {
@@ -183,7 +207,7 @@ BOOST_AUTO_TEST_CASE(forged_declared_size_is_refused_before_allocating) {
   byte_buffer out;
   BOOST_REQUIRE(liar.encode_message(pattern(max_msg + 1), out));
   // Only the first frame: the decoder must refuse on its header.
-  auto first_len = frame_length_len + 65535;
+  auto first_len = frame_length_len + liar.config().max_frame_body + tag_len;
   auto res = feed(const_byte_span{out}.subspan(0, first_len));
   BOOST_CHECK_EQUAL(res.code(), errc::message_too_large);
   BOOST_CHECK(dec.failed());
