@@ -32,6 +32,8 @@ enum class errc : uint8_t {
   invalid_config,
   // -- crypto backend ----------------------------------------------------------
   crypto_failure,
+  // -- network ---------------------------------------------------------------
+  socket_failure,
 };
 
 /// A sentence a person can read, for logs and events.
@@ -79,6 +81,8 @@ constexpr std::string_view to_string(errc code) noexcept {
       return "invalid configuration value";
     case errc::crypto_failure:
       return "the crypto backend failed";
+    case errc::socket_failure:
+      return "a socket operation failed";
   }
   return "unknown error";
 }
