@@ -167,8 +167,7 @@ size_t run(const uint8_t* data, size_t size) {
   return decrypted;
 }
 
-// -- seed corpus
-// ----------------------------------------------------------------
+// -- seed corpus --------------------------------------------------------------
 
 void append_record(byte_buffer& out, const byte_buffer& msg) {
   out.push_back(static_cast<uint8_t>(msg.size() >> 8));

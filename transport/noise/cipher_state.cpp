@@ -21,7 +21,7 @@ failure exhausted() {
 bool inside(const byte_buffer& buf, const_byte_span x) {
   if (x.empty() || buf.capacity() == 0)
     return false;
-  std::less<const uint8_t*> less;
+  std::less<> less;
   return !less(x.data(), buf.data())
          && less(x.data(), buf.data() + buf.capacity());
 }

@@ -63,11 +63,10 @@ const char* side_name(bool initiator) {
 
 } // namespace
 
-// -- state
-// ----------------------------------------------------------------------
+// -- state --------------------------------------------------------------------
 
 struct handshake_state::impl {
-  impl(std::string name, role r, suite algorithms, handshake_pattern p)
+  impl(const std::string& name, role r, suite algorithms, handshake_pattern p)
     : side(r), algs(algorithms), pattern(std::move(p)),
       symmetric(algorithms, name) {
     // nop

@@ -17,7 +17,7 @@ namespace crust::noise {
 
 namespace {
 
-// -- OpenSSL objects fetched once --------------------------------------------
+// -- OpenSSL objects fetched once ---------------------------------------------
 
 /// Algorithm objects fetched from the default library context on first use
 /// (C++11 guarantees a thread-safe static initialisation). They live until
@@ -153,8 +153,7 @@ std::string_view to_string(hash_kind x) noexcept {
   return x == hash_kind::sha256 ? "SHA256" : "BLAKE2s";
 }
 
-// -- memory and randomness
-// -----------------------------------------------------
+// -- memory and randomness ----------------------------------------------------
 
 void secure_wipe(void* data, size_t size) noexcept {
   if (data != nullptr && size > 0)
@@ -181,8 +180,7 @@ status random_bytes(uint8_t* out, size_t size) noexcept {
   return {};
 }
 
-// -- X25519
-// ---------------------------------------------------------------------
+// -- X25519 -------------------------------------------------------------------
 
 keypair::~keypair() {
   secure_wipe(priv.data(), priv.size());
@@ -373,8 +371,7 @@ status aead_open(cipher_kind cipher, const key32& k, uint64_t n,
   return ctx.open(n, ad, ciphertext, out);
 }
 
-// -- hashing
-// --------------------------------------------------------------------
+// -- hashing ------------------------------------------------------------------
 
 key32 hash(hash_kind h, const_byte_span data) {
   return digest(h, {data});
