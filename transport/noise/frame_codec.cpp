@@ -228,8 +228,11 @@ status frame_decoder::on_length(const_byte_span unit) {
 
 status frame_decoder::on_body(const_byte_span unit, const sink& s) {
   auto plain_len = unit.size() - tag_len;
-  if (body_.size() < plain_len)
-    body_.resize(max_message_len - tag_len);
+  if (body_.size() < plain_len) {
+    // Grow geometrically: idle or chatty connections keep a small buffer.
+    body_.resize(std::max(plain_len, std::min(2 * body_.size() + 256,
+                                              max_message_len - tag_len)));
+  }
   if (auto res = receive_.open({}, unit, body_.data()); !res)
     return with_context(res, "frame body");
   body_len_ = 0;
