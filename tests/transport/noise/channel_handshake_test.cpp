@@ -159,6 +159,10 @@ BOOST_AUTO_TEST_CASE(envelope_sizes_never_amplify) {
   BOOST_CHECK_EQUAL(t.msg1[1], 1);
   BOOST_CHECK_EQUAL(t.msg1.size(), 4u + (t.msg1[2] << 8) + t.msg1[3]);
   BOOST_CHECK_LE(t.msg2.size(), t.msg1.size());
+  // The sizes docs/wire-protocol.md promises.
+  BOOST_CHECK_EQUAL(t.msg1.size(), 100u);
+  BOOST_CHECK_EQUAL(t.msg2.size(), 100u);
+  BOOST_CHECK_EQUAL(t.msg3.size(), 68u);
   BOOST_CHECK_LE(t.msg1.size(), 4 + max_envelope_body);
 }
 
