@@ -135,7 +135,7 @@ struct handshake_state::impl {
       return failure{errc::handshake_state, "a key for token "
                                               + std::string{to_string(t)}
                                               + " is missing"};
-    auto shared = dh(local->priv, **remote);
+    auto shared = dh(*local, **remote);
     if (!shared)
       return shared.error();
     symmetric.mix_key(*shared);
@@ -304,12 +304,15 @@ expected<handshake_state> handshake_state::create(handshake_config cfg) {
     if (!cfg.local_static)
       return invalid("the pattern needs this side's static key "
                      "(local_static)");
-    // A pair whose halves do not match would fail late and obscurely.
-    auto check = keypair::from_private(cfg.local_static->priv);
-    if (!check)
-      return check.error();
-    if (check->pub != cfg.local_static->pub)
-      return invalid("local_static.pub does not belong to local_static.priv");
+    // A pair whose halves do not match would fail late and obscurely; a
+    // pair straight from generate() or from_private() is known to match.
+    if (!cfg.local_static->is_consistent()) {
+      auto check = keypair::from_private(cfg.local_static->priv);
+      if (!check)
+        return check.error();
+      if (check->pub != cfg.local_static->pub)
+        return invalid("local_static.pub does not belong to local_static.priv");
+    }
   }
   if (pattern.needs_remote_static(initiator)) {
     if (!cfg.remote_static)

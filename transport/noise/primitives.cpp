@@ -143,6 +143,17 @@ pkey_ptr x25519_private(const key32& priv) {
 
 } // namespace
 
+/// Keeps the EVP_PKEY of a private key with the halves it was loaded from.
+struct loaded_x25519_key {
+  pkey_ptr pkey;
+  key32 priv{};
+  key32 pub{};
+
+  ~loaded_x25519_key() {
+    secure_wipe(priv.data(), priv.size());
+  }
+};
+
 // -- names --------------------------------------------------------------------
 
 std::string_view to_string(cipher_kind x) noexcept {
@@ -207,16 +218,27 @@ expected<keypair> keypair::from_private(const key32& priv) {
     return openssl_failure(errc::crypto_failure,
                            "cannot derive the X25519 public key");
   result.priv = priv;
+  auto loaded = std::make_shared<loaded_x25519_key>();
+  loaded->pkey = std::move(pkey);
+  loaded->priv = priv;
+  loaded->pub = result.pub;
+  result.loaded = std::move(loaded);
   return result;
 }
 
-expected<key32> dh(const key32& priv, const key32& pub) {
-  auto sk = x25519_private(priv);
+bool keypair::is_consistent() const noexcept {
+  return loaded != nullptr && constant_time_equal(loaded->priv, priv)
+         && loaded->pub == pub;
+}
+
+namespace {
+
+expected<key32> derive(EVP_PKEY* sk, const key32& pub) {
   pkey_ptr pk{EVP_PKEY_new_raw_public_key_ex(nullptr, "X25519", nullptr,
                                              pub.data(), pub.size())};
-  if (!sk || !pk)
+  if (!pk)
     return openssl_failure(errc::crypto_failure, "cannot load X25519 keys");
-  pkey_ctx_ptr ctx{EVP_PKEY_CTX_new_from_pkey(nullptr, sk.get(), nullptr)};
+  pkey_ctx_ptr ctx{EVP_PKEY_CTX_new_from_pkey(nullptr, sk, nullptr)};
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1
       || EVP_PKEY_derive_set_peer(ctx.get(), pk.get()) != 1)
     return openssl_failure(errc::crypto_failure, "X25519 setup failed");
@@ -237,6 +259,21 @@ expected<key32> dh(const key32& priv, const key32& pub) {
                    "X25519 result is all zeros (low-order public key)"};
   }
   return out;
+}
+
+} // namespace
+
+expected<key32> dh(const key32& priv, const key32& pub) {
+  auto sk = x25519_private(priv);
+  if (!sk)
+    return openssl_failure(errc::crypto_failure, "cannot load X25519 keys");
+  return derive(sk.get(), pub);
+}
+
+expected<key32> dh(const keypair& local, const key32& pub) {
+  if (local.is_consistent())
+    return derive(local.loaded->pkey.get(), pub);
+  return dh(local.priv, pub);
 }
 
 // -- AEAD ---------------------------------------------------------------------

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 /// Noise's crypto functions (X25519, ChaChaPoly / AESGCM, SHA256 / BLAKE2s,
@@ -48,10 +49,18 @@ bool constant_time_equal(const_byte_span x, const_byte_span y) noexcept;
 /// Fills `out` from OpenSSL's CSPRNG.
 status random_bytes(uint8_t* out, size_t size) noexcept;
 
+/// OpenSSL's loaded form of an X25519 private key (opaque).
+struct loaded_x25519_key;
+
 /// An X25519 key pair. The private half is wiped when the pair dies.
 struct keypair {
   key32 priv{};
   key32 pub{};
+
+  /// OpenSSL's loaded form of `priv`, shared by copies: loading a private
+  /// key costs a scalar multiplication, as much as the DH itself. Used only
+  /// while it still matches `priv` and `pub`.
+  std::shared_ptr<const loaded_x25519_key> loaded;
 
   keypair() = default;
   keypair(const keypair&) = default;
@@ -63,11 +72,18 @@ struct keypair {
 
   /// The pair belonging to a known private key.
   static expected<keypair> from_private(const key32& priv);
+
+  /// True when `pub` is known to belong to `priv` (the pair came from
+  /// generate() or from_private() and was not altered since).
+  bool is_consistent() const noexcept;
 };
 
 /// X25519(priv, pub). Fails with `invalid_public_key` when the result is all
 /// zeros (a low-order point), which would make the shared secret public.
 expected<key32> dh(const key32& priv, const key32& pub);
+
+/// X25519(local.priv, pub), reusing the loaded key when there is one.
+expected<key32> dh(const keypair& local, const key32& pub);
 
 /// Seals `plaintext` with nonce `n`: writes plaintext.size() + tag_len bytes
 /// to `out`. The nonce encoding follows the cipher (ChaChaPoly little endian,

@@ -223,4 +223,31 @@ BOOST_AUTO_TEST_CASE(aead_free_functions) {
   }
 }
 
+// The cached OpenSSL key must never outlive a change of the pair's halves:
+// DH has to follow `priv`, not the cache.
+BOOST_AUTO_TEST_CASE(loaded_key_follows_the_private_half) {
+  auto a = keypair::generate();
+  auto b = keypair::generate();
+  auto c = keypair::generate();
+  BOOST_REQUIRE(a && b && c);
+  BOOST_CHECK(a->is_consistent());
+  auto ab = dh(*a, b->pub);
+  auto ab_raw = dh(a->priv, b->pub);
+  BOOST_REQUIRE(ab && ab_raw);
+  BOOST_CHECK(*ab == *ab_raw);
+  keypair altered = *a; // shares the cache
+  altered.priv = c->priv;
+  altered.pub = c->pub;
+  BOOST_CHECK(!altered.is_consistent());
+  auto cb = dh(altered, b->pub);
+  auto cb_raw = dh(c->priv, b->pub);
+  BOOST_REQUIRE(cb && cb_raw);
+  BOOST_CHECK(*cb == *cb_raw);
+  BOOST_CHECK(*cb != *ab);
+  keypair by_hand;
+  by_hand.priv = a->priv;
+  by_hand.pub = a->pub;
+  BOOST_CHECK(!by_hand.is_consistent());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
