@@ -16,7 +16,7 @@ constexpr size_t total_len = 4;
 
 /// Above this the reassembly buffer is released after each message, so an
 /// idle connection does not keep megabytes.
-constexpr size_t keep_capacity = 256 * 1024;
+constexpr size_t keep_capacity = size_t{256} * 1024;
 
 frame_codec_config normalize(frame_codec_config cfg) noexcept {
   cfg.max_frame_body = std::clamp(cfg.max_frame_body, size_t{16},

@@ -29,7 +29,7 @@ enum class frame_type : uint8_t {
 /// Limits of the stream framing.
 struct frame_codec_config {
   /// Largest application message (default 2 MiB, as the original Crust).
-  size_t max_message_size = 2 * 1024 * 1024;
+  size_t max_message_size = size_t{2} * 1024 * 1024;
   /// Frames between automatic rekeys of the send key; 0 disables them.
   uint64_t rekey_interval = uint64_t{1} << 16;
   /// Largest frame body plaintext: at most 65519 (65535 with the tag) and at
@@ -123,8 +123,9 @@ public:
 
   /// Consumes `bytes` (any chunking) and calls `f(const frame_event&)` for
   /// every complete message and control frame. `f` must not call back into
-  /// the decoder. Fails with `decrypt_failed`, `malformed_message`,
-  /// `message_too_large` or `nonce_exhausted`.
+  /// the decoder; if it throws, the decoder is unusable afterwards. Fails with
+  /// `decrypt_failed`, `malformed_message`, `message_too_large` or
+  /// `nonce_exhausted`.
   template<class F>
   status feed(const_byte_span bytes, F&& f) {
     using fun_t = std::remove_reference_t<F>;

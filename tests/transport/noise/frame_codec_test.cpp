@@ -20,12 +20,12 @@ using namespace crust::noise;
 
 namespace {
 
-constexpr size_t max_msg = 2 * 1024 * 1024;
+constexpr size_t max_msg = size_t{2} * 1024 * 1024;
 
 key32 fixed_key(uint8_t seed) {
   key32 k{};
   for (size_t i = 0; i < k.size(); ++i)
-    k[i] = static_cast<uint8_t>(seed * 31 + i);
+    k[i] = static_cast<uint8_t>(size_t{seed} * 31 + i);
   return k;
 }
 
