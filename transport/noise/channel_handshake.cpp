@@ -101,9 +101,13 @@ struct channel_handshake::impl {
     return err;
   }
 
-  /// Fails and leaves a refusal envelope in `out` for the peer.
-  status refuse(refusal_reason reason, status e, byte_buffer& out) {
-    auto text = std::string_view{e.error().detail}.substr(0, max_refusal_text);
+  /// Fails with `e` and leaves a refusal envelope in `out` for the peer.
+  /// Refusals travel in cleartext, so `text` must not carry what the
+  /// handshake keeps secret (static keys) or what a prober should not learn
+  /// (our network name); the full story stays in `e`.
+  status refuse(refusal_reason reason, status e, std::string_view text,
+                byte_buffer& out) {
+    text = text.substr(0, max_refusal_text);
     auto len = 1 + text.size();
     uint8_t header[envelope_header_len + 1]
       = {protocol_version, static_cast<uint8_t>(envelope_kind::refusal),
@@ -140,13 +144,13 @@ struct channel_handshake::impl {
     hdr.kind = static_cast<envelope_kind>(p[1]);
     hdr.length = (size_t{p[2]} << 8) | p[3];
     // Refusals keep their layout in every version, so they are always read.
-    if (hdr.kind != envelope_kind::refusal && hdr.version != protocol_version)
+    if (hdr.kind != envelope_kind::refusal && hdr.version != protocol_version) {
+      auto why = "received protocol version " + std::to_string(hdr.version)
+                 + ", this node speaks version "
+                 + std::to_string(protocol_version);
       return refuse(refusal_reason::unknown_version,
-                    {errc::unknown_version,
-                     "received protocol version " + std::to_string(hdr.version)
-                       + ", this node speaks version "
-                       + std::to_string(protocol_version)},
-                    out);
+                    {errc::unknown_version, why}, why, out);
+    }
     if (hdr.kind != envelope_kind::refusal
         && hdr.kind != envelope_kind::handshake)
       return fail({errc::malformed_message,
@@ -197,7 +201,7 @@ struct channel_handshake::impl {
                     {errc::bad_peer_id,
                      "expected peer id " + hex(*cfg.expected_remote)
                        + " but the peer's static key is " + hex(*rs)},
-                    out);
+                    "static key is not the expected peer id", out);
     remote = *rs;
     return {};
   }
@@ -228,7 +232,7 @@ struct channel_handshake::impl {
                          + hex(payload.data(), 8) + "... differs from ours "
                          + hex(net_hash.data(), 8) + "... (network \""
                          + cfg.network_name + "\")"},
-                      out);
+                      "network-name hash differs", out);
       auto mark = out.size();
       if (auto res = write({}, out); !res)
         return res;

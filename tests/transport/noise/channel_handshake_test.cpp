@@ -1,6 +1,7 @@
 #include "crust/transport/noise/channel_handshake.hpp"
 #include "crust/transport/noise/frame_codec.hpp"
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
 #include <ostream>
@@ -224,6 +225,9 @@ BOOST_AUTO_TEST_CASE(network_mismatch_reaches_both_sides) {
   BOOST_CHECK_EQUAL(refusal[0], protocol_version);
   BOOST_CHECK_EQUAL(refusal[1], 2);
   BOOST_CHECK_EQUAL(refusal[4], 2);
+  // Refusals are cleartext: they must not name our network.
+  BOOST_CHECK(
+    !contains(std::string(refusal.begin(), refusal.end()), "another-net"));
   byte_buffer none;
   auto got = ini.on_bytes(refusal, none);
   BOOST_REQUIRE(!got);
@@ -304,6 +308,19 @@ BOOST_AUTO_TEST_CASE(expected_key_mismatch) {
   BOOST_TEST_MESSAGE("initiator: " << ini.error().message());
   BOOST_CHECK(contains(ini.error().detail, "expected peer id"));
   BOOST_CHECK(!ini.remote_static());
+  // The refusal is cleartext: it must not reveal either static key, which
+  // XX keeps from passive observers, in binary or in hex.
+  auto wire_text = std::string(refusal.begin(), refusal.end());
+  const std::string prefix = "expected peer id ";
+  BOOST_REQUIRE_EQUAL(ini.error().detail.substr(0, prefix.size()), prefix);
+  auto expected_hex = ini.error().detail.substr(prefix.size(), 64);
+  auto actual_hex = ini.error().detail.substr(ini.error().detail.size() - 64);
+  BOOST_CHECK(!contains(wire_text, expected_hex.substr(0, 16)));
+  BOOST_CHECK(!contains(wire_text, actual_hex.substr(0, 16)));
+  for (auto key : {*ini_cfg.expected_remote, res_cfg.local_static.pub})
+    BOOST_CHECK(
+      std::search(refusal.begin(), refusal.end(), key.begin(), key.end())
+      == refusal.end());
   // The responder learns why instead of timing out.
   byte_buffer none;
   auto seen = res.on_bytes(refusal, none);
