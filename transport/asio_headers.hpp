@@ -1,9 +1,19 @@
 #pragma once
 
-// Every Asio header crust uses, included in one place. GCC 12 reports
-// -Wnull-dereference from Asio's scheduler code once it is inlined into
-// crust's functions; system-header suppression does not cover warnings found
-// after inlining, but a diagnostic pragma around the headers does.
+// Every Asio header crust uses, included in one place: include Asio only
+// through this file.
+//
+// Asio 1.22 decides in asio/detail/config.hpp whether to allocate with
+// std::aligned_alloc by testing _GLIBCXX_HAVE_ALIGNED_ALLOC, which only a
+// standard header defines. A file whose first include is an Asio header
+// therefore pairs operator new with another file's free() (ASan:
+// alloc-dealloc-mismatch). A standard header first keeps every file alike.
+#include <cstddef>
+
+// GCC 12 reports -Wnull-dereference from Asio's scheduler code once it is
+// inlined into crust's functions; system-header suppression does not cover
+// warnings found after inlining, but a diagnostic pragma around the headers
+// does.
 #if defined(__GNUC__) && !defined(__clang__)
 #  pragma GCC diagnostic push
 #  pragma GCC diagnostic ignored "-Wnull-dereference"

@@ -76,13 +76,17 @@ BOOST_FIXTURE_TEST_CASE(caf_renders_crust_errors_readably,
 
 BOOST_FIXTURE_TEST_CASE(handlers_may_return_crust_errors,
                         crust::test::deterministic_fixture) {
-  auto refuser = sys.spawn([]() -> caf::behavior {
-    return {
-      [](crust::atom::ping) -> caf::result<crust::atom::pong> {
-        return errc::peer_refused;
-      },
-    };
-  });
+  // Refuses pings with `code` (spawn functions take an argument: see the
+  // fixture's sanitizer note).
+  auto refuser = sys.spawn(
+    [](errc code) -> caf::behavior {
+      return {
+        [code](crust::atom::ping) -> caf::result<crust::atom::pong> {
+          return code;
+        },
+      };
+    },
+    errc::peer_refused);
   auto err = request_error(refuser, crust::atom::ping_v);
   BOOST_REQUIRE(err);
   BOOST_CHECK(err == caf::error{errc::peer_refused});
