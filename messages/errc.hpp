@@ -23,14 +23,17 @@ enum class errc : uint8_t {
   replayed_packet,
   packet_too_old,
   peer_refused,
-  // -- identity ----------------------------------------------------------------
+  // -- identity
+  // ----------------------------------------------------------------
   key_file_permissions,
   key_file_io,
   key_file_malformed,
   bad_peer_id,
-  // -- configuration -------------------------------------------------------------
+  // -- configuration
+  // -------------------------------------------------------------
   invalid_config,
-  // -- crypto backend ----------------------------------------------------------
+  // -- crypto backend
+  // ----------------------------------------------------------
   crypto_failure,
   // -- network ---------------------------------------------------------------
   socket_failure,
@@ -39,8 +42,7 @@ enum class errc : uint8_t {
 /// A sentence a person can read, for logs and events.
 constexpr std::string_view to_string(errc code) noexcept {
   switch (code) {
-    case errc::none:
-      return "no error";
+    case errc::none: return "no error";
     case errc::decrypt_failed:
       return "authentication failed: message was corrupted, forged or sent "
              "with another key";
@@ -49,40 +51,28 @@ constexpr std::string_view to_string(errc code) noexcept {
              "decrypt more messages and must be re-established";
     case errc::handshake_state:
       return "handshake message out of turn or after completion";
-    case errc::handshake_incomplete:
-      return "the handshake has not completed";
+    case errc::handshake_incomplete: return "the handshake has not completed";
     case errc::malformed_message:
       return "malformed message: truncated or inconsistent fields";
-    case errc::message_too_large:
-      return "message exceeds the maximum size";
-    case errc::unknown_version:
-      return "unknown protocol version";
+    case errc::message_too_large: return "message exceeds the maximum size";
+    case errc::unknown_version: return "unknown protocol version";
     case errc::network_mismatch:
       return "peer belongs to a different network (network names differ)";
     case errc::invalid_public_key:
       return "invalid public key (low-order point or wrong length)";
-    case errc::unsupported_protocol:
-      return "unsupported Noise protocol name";
+    case errc::unsupported_protocol: return "unsupported Noise protocol name";
     case errc::replayed_packet:
       return "replayed packet: this packet number was already received";
-    case errc::packet_too_old:
-      return "packet is older than the replay window";
-    case errc::peer_refused:
-      return "the peer refused the connection";
+    case errc::packet_too_old: return "packet is older than the replay window";
+    case errc::peer_refused: return "the peer refused the connection";
     case errc::key_file_permissions:
       return "key file is readable by group or others";
-    case errc::key_file_io:
-      return "cannot read or write the key file";
-    case errc::key_file_malformed:
-      return "key file is malformed";
-    case errc::bad_peer_id:
-      return "malformed peer id";
-    case errc::invalid_config:
-      return "invalid configuration value";
-    case errc::crypto_failure:
-      return "the crypto backend failed";
-    case errc::socket_failure:
-      return "a socket operation failed";
+    case errc::key_file_io: return "cannot read or write the key file";
+    case errc::key_file_malformed: return "key file is malformed";
+    case errc::bad_peer_id: return "malformed peer id";
+    case errc::invalid_config: return "invalid configuration value";
+    case errc::crypto_failure: return "the crypto backend failed";
+    case errc::socket_failure: return "a socket operation failed";
   }
   return "unknown error";
 }

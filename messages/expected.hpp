@@ -31,7 +31,7 @@ inline bool operator==(const failure& x, errc y) noexcept {
 }
 
 /// Either a value or a failure (C++17 has no std::expected).
-template <class T>
+template<class T>
 class expected {
 public:
   expected(T value) : data_(std::move(value)) { // NOLINT: implicit by design

@@ -25,7 +25,7 @@ public:
     // nop
   }
 
-  template <size_t N>
+  template<size_t N>
   constexpr const_byte_span(
     const std::array<uint8_t, N>& arr) noexcept // NOLINT: implicit by design
     : data_(arr.data()), size_(N) {
