@@ -23,17 +23,15 @@ enum class errc : uint8_t {
   replayed_packet,
   packet_too_old,
   peer_refused,
-  // -- identity
-  // ----------------------------------------------------------------
+  peer_id_mismatch,
+  // -- identity ------------------------------------------------------------
   key_file_permissions,
   key_file_io,
   key_file_malformed,
   bad_peer_id,
-  // -- configuration
-  // -------------------------------------------------------------
+  // -- configuration -------------------------------------------------------
   invalid_config,
-  // -- crypto backend
-  // ----------------------------------------------------------
+  // -- crypto backend ------------------------------------------------------
   crypto_failure,
   // -- network ---------------------------------------------------------------
   socket_failure,
@@ -65,6 +63,8 @@ constexpr std::string_view to_string(errc code) noexcept {
       return "replayed packet: this packet number was already received";
     case errc::packet_too_old: return "packet is older than the replay window";
     case errc::peer_refused: return "the peer refused the connection";
+    case errc::peer_id_mismatch:
+      return "the peer's key does not match the peer id that was dialled";
     case errc::key_file_permissions:
       return "key file is readable by group or others";
     case errc::key_file_io: return "cannot read or write the key file";

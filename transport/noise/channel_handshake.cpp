@@ -198,7 +198,7 @@ struct channel_handshake::impl {
       return fail({errc::handshake_state, "peer static key missing"});
     if (cfg.expected_remote && *cfg.expected_remote != *rs)
       return refuse(refusal_reason::unexpected_peer,
-                    {errc::bad_peer_id,
+                    {errc::peer_id_mismatch,
                      "expected peer id " + hex(*cfg.expected_remote)
                        + " but the peer's static key is " + hex(*rs)},
                     "static key is not the expected peer id", out);

@@ -304,7 +304,7 @@ BOOST_AUTO_TEST_CASE(expected_key_mismatch) {
   byte_buffer refusal;
   auto got = ini.on_bytes(msg2, refusal);
   BOOST_REQUIRE(!got);
-  BOOST_CHECK_EQUAL(got.error().code, errc::bad_peer_id);
+  BOOST_CHECK_EQUAL(got.error().code, errc::peer_id_mismatch);
   BOOST_TEST_MESSAGE("initiator: " << ini.error().message());
   BOOST_CHECK(contains(ini.error().detail, "expected peer id"));
   BOOST_CHECK(!ini.remote_static());
@@ -342,7 +342,7 @@ BOOST_AUTO_TEST_CASE(responder_side_expected_key_mismatch) {
   auto ini = make(ini_cfg);
   auto res = make(res_cfg);
   BOOST_CHECK(!run_stream(ini, res));
-  BOOST_CHECK_EQUAL(res.error().code, errc::bad_peer_id);
+  BOOST_CHECK_EQUAL(res.error().code, errc::peer_id_mismatch);
 }
 
 BOOST_AUTO_TEST_CASE(bytes_after_the_handshake_are_left_alone) {
