@@ -603,12 +603,9 @@ void write_seeds(const std::string& dir) {
   // Selector bits: 1 peer, 2 initiator, 4 datagram, 8 AESGCM, 16 BLAKE2s,
   // 32 expect peer id, 64 other network, 128 wrong peer id.
   std::vector<peer_seed> seeds{
-    {"peer_responder_stream", {0x01}, true},
-    {"peer_initiator_stream", {0x03}, true},
     {"peer_responder_datagram", {0x05}, true},
     {"peer_initiator_datagram", {0x07}, true},
     {"peer_initiator_aesgcm_blake2s_expect", {0x3B}, true},
-    {"peer_responder_datagram_aesgcm", {0x0D}, true},
     {"peer_responder_other_network", {0x41}, false},
     {"peer_initiator_other_network", {0x43}, false},
     {"peer_initiator_expects_wrong", {0xA3}, false},
@@ -646,6 +643,16 @@ void write_seeds(const std::string& dir) {
     auto seed = raw_seed(c.selector);
     require(run(seed.data(), seed.size()).me_done);
     write_file(dir, c.name, seed);
+  }
+  // Message 1 with a low-order ephemeral key (zero): the responder's own
+  // message 2 fails (its DH yields zero).
+  {
+    auto seed = raw_seed(0x04);
+    auto e = seed.begin() + 1 + 2 + static_cast<ptrdiff_t>(envelope_header_len);
+    std::fill(e, e + static_cast<ptrdiff_t>(dh_len), uint8_t{0});
+    seed.resize(1 + 2 + envelope_header_len + 96);
+    require(!run(seed.data(), seed.size()).me_done);
+    write_file(dir, "raw_responder_low_order_e", seed);
   }
   // Raw garbage: a future version's envelope and a refusal.
   byte_buffer bad{0x04};
