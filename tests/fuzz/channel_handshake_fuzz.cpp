@@ -248,8 +248,10 @@ struct tracked {
   void finish_early() {
     if (hs.done())
       return;
+    auto before = hs.failed();
     auto res = hs.finish();
     require(!res);
+    require(hs.failed() == before);
     check();
   }
 
