@@ -118,6 +118,23 @@ struct channel_handshake::impl {
     return fail(std::move(e));
   }
 
+  /// Datagram sources can be spoofed, so a refusal (appended to `out` from
+  /// `mark` on) never exceeds the datagram that caused it: the text is cut,
+  /// and a refusal that cannot fit even without text is not sent at all.
+  void fit_refusal(size_t datagram_size, size_t mark, byte_buffer& out) {
+    auto sent = out.size() - mark;
+    if (sent <= datagram_size)
+      return;
+    if (datagram_size < envelope_header_len + 1) {
+      out.resize(mark);
+      return;
+    }
+    auto len = datagram_size - envelope_header_len;
+    out[mark + 2] = static_cast<uint8_t>(len >> 8);
+    out[mark + 3] = static_cast<uint8_t>(len);
+    out.resize(mark + datagram_size);
+  }
+
   /// Writes the next Noise message with `payload` in an envelope.
   status write(const_byte_span payload, byte_buffer& out) {
     byte_buffer env{protocol_version,
@@ -222,9 +239,13 @@ struct channel_handshake::impl {
     }
     ++received;
     if (index == 1) {
-      if (payload.size() < hash_len)
+      // Exactly the padded size: the padding is what keeps our reply no
+      // larger than the request (no amplification towards spoofed sources).
+      if (payload.size() != first_payload_len)
         return fail({errc::malformed_message,
-                     what + ": payload lacks the network-name hash"});
+                     what + ": payload of " + std::to_string(payload.size())
+                       + " bytes, expected the network-name hash and padding ("
+                       + std::to_string(first_payload_len) + " bytes)"});
       if (!std::equal(net_hash.begin(), net_hash.end(), payload.begin()))
         return refuse(refusal_reason::network_mismatch,
                       {errc::network_mismatch,
@@ -370,20 +391,25 @@ status channel_handshake::on_datagram(const_byte_span datagram,
   if (!d.awaiting_input())
     return d.fail(
       {errc::handshake_state, "peer sent a handshake datagram out of turn"});
+  auto mark = out.size();
   if (datagram.size() < envelope_header_len)
     return d.fail(
       {errc::malformed_message, "datagram of " + std::to_string(datagram.size())
                                   + " bytes cannot hold an envelope header"});
   envelope_header hdr{};
-  if (auto res = d.check_header(datagram.data(), hdr, out); !res)
+  if (auto res = d.check_header(datagram.data(), hdr, out); !res) {
+    d.fit_refusal(datagram.size(), mark, out);
     return res;
+  }
   if (envelope_header_len + hdr.length != datagram.size())
     return d.fail({errc::malformed_message,
                    "envelope announces " + std::to_string(hdr.length)
                      + " body bytes but the datagram carries "
                      + std::to_string(datagram.size() - envelope_header_len)});
-  if (auto res = d.on_envelope(hdr, datagram.subspan(4), out); !res)
+  if (auto res = d.on_envelope(hdr, datagram.subspan(4), out); !res) {
+    d.fit_refusal(datagram.size(), mark, out);
     return res;
+  }
   d.last_in = datagram.to_buffer();
   return {};
 }

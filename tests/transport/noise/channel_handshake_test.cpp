@@ -293,6 +293,57 @@ BOOST_AUTO_TEST_CASE(unknown_version_is_refused_after_four_bytes) {
   BOOST_CHECK(!refusal.empty());
 }
 
+// Datagram sources can be spoofed: whatever a datagram provokes, the answer
+// is never larger than the datagram (fuzzer findings, now regressions).
+BOOST_AUTO_TEST_CASE(datagram_refusals_never_amplify) {
+  for (size_t size : {4u, 5u, 9u, 60u, 100u}) {
+    auto res = make(res_cfg);
+    byte_buffer dgram(size, 0);
+    dgram[0] = 2; // an unknown version
+    dgram[1] = 1;
+    dgram[2] = static_cast<uint8_t>((size - 4) >> 8);
+    dgram[3] = static_cast<uint8_t>(size - 4);
+    byte_buffer reply;
+    BOOST_CHECK_EQUAL(res.on_datagram(dgram, reply).code(),
+                      errc::unknown_version);
+    BOOST_CHECK_LE(reply.size(), size);
+    if (size >= 5) {
+      // Still a well-formed refusal the peer can read, only shorter.
+      BOOST_REQUIRE_EQUAL(reply.size(), std::min<size_t>(size, 60));
+      BOOST_CHECK_EQUAL(reply[1], 2);
+      BOOST_CHECK_EQUAL((size_t{reply[2]} << 8) | reply[3], reply.size() - 4);
+      BOOST_CHECK_EQUAL(reply[4], 1);
+    } else {
+      BOOST_CHECK(reply.empty());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(unpadded_first_message_gets_no_reply) {
+  // A genuine Noise message 1 with only the network hash (68-byte envelope)
+  // must not be answered with a 100-byte message 2.
+  handshake_config hc;
+  hc.side = role::initiator;
+  hc.local_static = make_keys(9);
+  hc.prologue = channel_handshake::make_prologue(1, ini_cfg.network_name);
+  auto hs = handshake_state::create(std::move(hc));
+  BOOST_REQUIRE(hs);
+  BOOST_REQUIRE(ini_cfg.network_name == res_cfg.network_name);
+  byte_buffer env{1, 1, 0, 0};
+  auto net_hash = hash(hash_kind::sha256,
+                       const_byte_span{reinterpret_cast<const uint8_t*>(
+                                         res_cfg.network_name.data()),
+                                       res_cfg.network_name.size()});
+  BOOST_REQUIRE(hs->write_message(net_hash, env));
+  env[3] = static_cast<uint8_t>(env.size() - 4);
+  BOOST_REQUIRE_EQUAL(env.size(), 68u);
+  auto res = make(res_cfg);
+  byte_buffer reply;
+  BOOST_CHECK_EQUAL(res.on_datagram(env, reply).code(),
+                    errc::malformed_message);
+  BOOST_CHECK(reply.empty());
+}
+
 BOOST_AUTO_TEST_CASE(expected_key_mismatch) {
   ini_cfg.expected_remote = make_keys(99).pub;
   auto ini = make(ini_cfg);
