@@ -1,24 +1,13 @@
 #include "crust/messages/peer_id.hpp"
 
+#include "crust/messages/hex.hpp"
+
 #include <cstring>
 #include <ostream>
 
 namespace crust {
 
 namespace {
-
-constexpr char hex_digits[] = "0123456789abcdef";
-
-/// The value of a hex digit, or -1.
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 /// A character as a person can read it in an error message: printable ASCII
 /// as itself, anything else as \xNN.
@@ -27,8 +16,7 @@ std::string printable(char c) {
   if (u >= 0x20 && u < 0x7f)
     return std::string(1, c);
   std::string out = "\\x";
-  out += hex_digits[u >> 4];
-  out += hex_digits[u & 0x0f];
+  hex::append(out, u);
   return out;
 }
 
@@ -40,7 +28,7 @@ expected<peer_id> peer_id::parse(std::string_view hex) {
             "expected 64 hex characters, got " + std::to_string(hex.size())};
   bytes_type bytes{};
   for (size_t i = 0; i < hex.size(); ++i) {
-    auto value = hex_value(hex[i]);
+    auto value = hex::value(hex[i]);
     if (value < 0)
       return {errc::bad_peer_id, "invalid character '" + printable(hex[i])
                                    + "' at position " + std::to_string(i)};
@@ -58,13 +46,7 @@ bool peer_id::is_zero() const noexcept {
 }
 
 std::string peer_id::to_hex() const {
-  std::string out;
-  out.reserve(hex_size);
-  for (auto byte : bytes_) {
-    out += hex_digits[byte >> 4];
-    out += hex_digits[byte & 0x0f];
-  }
-  return out;
+  return hex::encode(bytes_.data(), bytes_.size());
 }
 
 std::string peer_id::short_hex() const {

@@ -1,5 +1,7 @@
 #include "crust/transport/identity.hpp"
 
+#include "crust/messages/hex.hpp"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -17,8 +19,6 @@ namespace {
 
 /// Larger key files are refused before they are read completely.
 constexpr size_t max_key_file_size = 4096;
-
-constexpr char hex_digits[] = "0123456789abcdef";
 
 /// Closes a file descriptor when it goes out of scope.
 class fd_guard {
@@ -87,16 +87,6 @@ std::string octal_mode(mode_t mode) {
   return buf;
 }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /// Decodes the key file content. The detail never echoes key characters.
 expected<noise::key32> decode_key(const std::string& path,
                                   std::string_view content) {
@@ -110,7 +100,7 @@ expected<noise::key32> decode_key(const std::string& path,
               + std::to_string(content.size())};
   noise::key32 key{};
   for (size_t i = 0; i < content.size(); ++i) {
-    auto value = hex_value(content[i]);
+    auto value = hex::value(content[i]);
     if (value < 0) {
       noise::secure_wipe(key.data(), key.size());
       return {errc::key_file_malformed,
@@ -219,20 +209,14 @@ expected<std::string> write_temp(const std::string& path,
   std::string content;
   wipe_guard wipe{content};
   content.reserve(2 * noise::key_len + 1);
-  for (auto byte : id.keys().priv) {
-    content += hex_digits[byte >> 4];
-    content += hex_digits[byte & 0x0f];
-  }
+  hex::append(content, id.keys().priv.data(), id.keys().priv.size());
   content += '\n';
   for (int attempt = 0; attempt < 8; ++attempt) {
     uint8_t nonce[4];
     if (auto st = noise::random_bytes(nonce, sizeof(nonce)); !st)
       return st.error();
     std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-";
-    for (auto byte : nonce) {
-      tmp += hex_digits[byte >> 4];
-      tmp += hex_digits[byte & 0x0f];
-    }
+    hex::append(tmp, nonce, sizeof(nonce));
     fd_guard fd{::open(
       tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)};
     if (fd.get() < 0) {

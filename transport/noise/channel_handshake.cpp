@@ -1,5 +1,7 @@
 #include "crust/transport/noise/channel_handshake.hpp"
 
+#include "crust/messages/hex.hpp"
+
 #include <algorithm>
 #include <string_view>
 #include <utility>
@@ -18,14 +20,7 @@ constexpr size_t first_payload_len = 64;
 constexpr size_t max_refusal_text = 200;
 
 std::string hex(const uint8_t* data, size_t size) {
-  constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (size_t i = 0; i < size; ++i) {
-    out += digits[data[i] >> 4];
-    out += digits[data[i] & 0x0F];
-  }
-  return out;
+  return hex::encode(data, size);
 }
 
 std::string hex(const key32& key) {
