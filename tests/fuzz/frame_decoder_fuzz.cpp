@@ -4,10 +4,14 @@
 // selects the mode (modulo 3); byte 1 seeds the chunking of the feed:
 //   0 raw      the rest is wire bytes, fed as they are: garbage, or genuine
 //              frames sealed with the fixed key (the seeds hold some).
-//   1 bodies   the rest is records `[u16 BE length][bytes]`; each record is
-//              sealed as one frame body with the fixed key (rekeying the
-//              sealer after a well-formed rekey body), so the body parser
-//              sees arbitrary plaintext: types, totals, fragments, close.
+//   1 sealed   the rest is records of a header plaintext `[u16 BE body
+//              ciphertext length L][u8 type][u32 BE value]`, followed by
+//              L - 16 body bytes when L >= 17; each record is sealed as one
+//              frame (header, then the body if L >= 17) with the fixed key,
+//              rekeying the sealer after a well-formed rekey header. The header
+//              parser thus sees arbitrary types, values and lengths
+//              (0, 1..16, 17..65535) and the bodies arbitrary fragments and
+//              close texts.
 //   2 encode   the rest drives a frame_encoder (messages, keepalives,
 //              rekeys, close) with a small frame size and rekey interval;
 //              the decoder must return exactly what was encoded.
@@ -110,7 +114,8 @@ std::vector<event_record> decode(frame_decoder& dec, const byte_buffer& wire,
       piece = wire.size() - pos;
     auto res = dec.feed(const_byte_span{wire}.subspan(pos, piece), sink);
     pos += piece;
-    require(dec.buffered() <= frame_length_len + 65535);
+    // A header or a body is buffered, never both.
+    require(dec.buffered() <= 65535);
     require(dec.reassembling() <= dec.config().max_message_size);
     if (!res) {
       require(dec.failed());
@@ -132,20 +137,30 @@ void run_raw(reader& in, uint8_t seed) {
   decode(dec, wire, seed, st);
 }
 
-void run_bodies(reader& in, uint8_t seed) {
+void run_sealed(reader& in, uint8_t seed) {
   auto sealer = fixed_cipher();
   byte_buffer wire;
   while (!in.empty()) {
-    auto len = in.u16();
-    auto body = in.take(len);
-    if (body.size() + tag_len > 65535)
-      break;
-    auto sealed = body.size() + tag_len;
-    byte_buffer prefix{static_cast<uint8_t>(sealed >> 8),
-                       static_cast<uint8_t>(sealed)};
-    require(static_cast<bool>(sealer.encrypt_with_ad({}, prefix, wire)));
-    require(static_cast<bool>(sealer.encrypt_with_ad({}, body, wire)));
-    if (body.size() == 1 && body[0] == static_cast<uint8_t>(frame_type::rekey))
+    // The record starts with the header plaintext as it is sealed.
+    byte_buffer header(7, 0);
+    for (auto& b : header)
+      b = in.u8();
+    auto len = (size_t{header[0]} << 8) | header[1];
+    auto type = header[2];
+    require(static_cast<bool>(sealer.encrypt_with_ad({}, header, wire)));
+    // Lengths 1..16 are refused on the header: no body follows. Longer ones
+    // get exactly the body they declare (zero-padded past the input's end),
+    // so a tag never fails.
+    if (len > tag_len) {
+      auto data = in.take(len - tag_len);
+      byte_buffer body(data.begin(), data.end());
+      body.resize(len - tag_len, 0);
+      require(static_cast<bool>(sealer.encrypt_with_ad({}, body, wire)));
+    }
+    bool zero_value = header[3] == 0 && header[4] == 0 && header[5] == 0
+                      && header[6] == 0;
+    if (type == static_cast<uint8_t>(frame_type::rekey) && zero_value
+        && len == 0)
       require(static_cast<bool>(sealer.rekey()));
   }
   frame_decoder dec{fixed_cipher(), fuzz_config()};
@@ -196,7 +211,7 @@ void run_encode(reader& in, uint8_t seed) {
           std::string_view{reinterpret_cast<const char*>(text.data()),
                            text.size()},
           wire)));
-        auto room = std::min(max_close_text, enc.config().max_frame_body - 3);
+        auto room = std::min(max_close_text, enc.config().max_frame_body);
         byte_buffer kept(text.begin(),
                          text.begin() + std::min(room, text.size()));
         expected.push_back({frame_event_kind::close, std::move(kept), reason});
@@ -254,37 +269,54 @@ void write_seeds(const std::string& dir) {
     frame_encoder liar{fixed_cipher(), large};
     byte_buffer over{3, 4};
     require(static_cast<bool>(liar.encode_message(big, over)));
-    over.resize(2 + frame_length_len + 600);
+    over.resize(2 + frame_header_len + 600);
     write_file(dir, "raw_oversized_declared", over);
     write_file(dir, "raw_garbage", byte_buffer{0, 1, 0xDE, 0xAD, 0xBE, 0xEF});
   }
-  // Bodies mode.
-  auto record = [](byte_buffer& out, const byte_buffer& body) {
-    out.push_back(static_cast<uint8_t>(body.size() >> 8));
-    out.push_back(static_cast<uint8_t>(body.size()));
+  // Sealed mode: records `[u16 body length][type][u32 value][body]`.
+  auto record = [](byte_buffer& out, uint8_t type, uint32_t value,
+                   const byte_buffer& body) {
+    auto len = body.empty() ? size_t{0} : body.size() + tag_len;
+    out.insert(out.end(),
+               {static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len), type,
+                static_cast<uint8_t>(value >> 24),
+                static_cast<uint8_t>(value >> 16),
+                static_cast<uint8_t>(value >> 8), static_cast<uint8_t>(value)});
     out.insert(out.end(), body.begin(), body.end());
   };
   {
     byte_buffer in{1, 9};
-    record(in, {1, 0, 0, 0, 6, 'a', 'b'});
-    record(in, {3});
-    record(in, {4});
-    record(in, {2, 'c', 'd'});
-    record(in, {2, 'e', 'f'});
-    record(in, {1, 0, 0, 0, 0});
-    record(in, {5, 0, 1, 'o', 'k'});
-    write_file(dir, "bodies_fragments", in);
+    record(in, 1, 6, {'a', 'b'});
+    record(in, 3, 0, {});
+    record(in, 4, 0, {});
+    record(in, 2, 0, {'c', 'd'});
+    record(in, 2, 0, {'e', 'f'});
+    record(in, 1, 0, {});
+    record(in, 1, 2, {'g', 'h'});
+    record(in, 5, 1, {'o', 'k'});
+    write_file(dir, "sealed_fragments", in);
     byte_buffer bad{1, 3};
-    record(bad, {2, 1});
-    record(bad, {9});
-    write_file(dir, "bodies_orphan_continuation", bad);
+    record(bad, 2, 0, {1});
+    record(bad, 9, 0, {});
+    write_file(dir, "sealed_orphan_continuation", bad);
     byte_buffer big{1, 5};
-    record(big, {1, 0x7F, 0xFF, 0xFF, 0xFF, 1});
-    write_file(dir, "bodies_huge_total", big);
+    record(big, 1, 0x7FFFFFFF, {1});
+    write_file(dir, "sealed_huge_total", big);
     byte_buffer overrun{1, 2};
-    record(overrun, {1, 0, 0, 0, 3, 'a'});
-    record(overrun, {2, 'b', 'c', 'd'});
-    write_file(dir, "bodies_overrun", overrun);
+    record(overrun, 1, 3, {'a'});
+    record(overrun, 2, 0, {'b', 'c', 'd'});
+    write_file(dir, "sealed_overrun", overrun);
+    // Declared body lengths 1..16 and a nonzero value where 0 is required.
+    byte_buffer short_body{1, 6, 0, 16, 3, 0, 0, 0, 0};
+    write_file(dir, "sealed_short_body", short_body);
+    byte_buffer value{1, 8};
+    record(value, 3, 0, {});
+    record(value, 4, 1, {});
+    write_file(dir, "sealed_nonzero_value", value);
+    byte_buffer closing{1, 4};
+    record(closing, 5, 0xFFFF, {});
+    record(closing, 3, 0, {});
+    write_file(dir, "sealed_close_then_data", closing);
   }
   // Encode mode: op sequences.
   {
@@ -313,7 +345,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto seed = in.u8();
   switch (mode) {
     case 0: run_raw(in, seed); break;
-    case 1: run_bodies(in, seed); break;
+    case 1: run_sealed(in, seed); break;
     default: run_encode(in, seed);
   }
   return 0;

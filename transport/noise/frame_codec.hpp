@@ -12,17 +12,19 @@
 
 namespace crust::noise {
 
-/// The first byte of every frame body (docs/wire-protocol.md).
+/// The type byte of every frame header (docs/wire-protocol.md).
 enum class frame_type : uint8_t {
-  /// `[u32 BE total message length][data]`: starts a message.
+  /// Value: total message length. Body: the first bytes of the message.
   message_first = 1,
-  /// `[data]`: more of the message in progress.
+  /// Value 0. Body (at least one byte): more of the message in progress.
   message_continuation = 2,
-  /// Empty: proves liveness.
+  /// Value 0, no body: proves liveness.
   keepalive = 3,
-  /// Empty: the sender switched its send key; the receiver follows.
+  /// Value 0, no body: the sender switched its send key; the receiver
+  /// follows.
   rekey = 4,
-  /// `[u16 BE reason][text]`: the sender sends nothing more.
+  /// Value: the reason (u16). Body (optional): text. The sender sends
+  /// nothing more.
   close = 5,
 };
 
@@ -32,29 +34,32 @@ struct frame_codec_config {
   size_t max_message_size = size_t{2} * 1024 * 1024;
   /// Frames between automatic rekeys of the send key; 0 disables them.
   uint64_t rekey_interval = uint64_t{1} << 16;
-  /// Largest frame body plaintext: at most 65519 (65535 with the tag) and at
-  /// least 16; smaller values bound the latency of interleaved frames. The
-  /// default, 1023 * 64, keeps full frames free of a ChaCha20 partial block,
-  /// which measured about 4 % faster than 65519.
+  /// Largest frame body plaintext, i.e. message bytes per frame: at most 65519
+  /// (65535 with the tag) and at least 16; smaller values bound the latency of
+  /// interleaved frames. The default, 1023 * 64, keeps full fragments free of
+  /// a ChaCha20 partial block.
   size_t max_frame_body = 65472;
 };
 
-/// Bytes of the sealed length prefix in front of every frame body.
-constexpr size_t frame_length_len = 2 + tag_len;
+/// Bytes of the sealed header in front of every frame:
+/// seal([u16 BE body ciphertext length][u8 type][u32 BE value]).
+constexpr size_t frame_header_len = 7 + tag_len;
 
 /// Longest close text the encoder sends.
 constexpr size_t max_close_text = 256;
 
-/// Turns messages and control signals into frames: each frame is
-/// `seal(u16 BE body ciphertext length)` then `seal(body)`. Seals in place in
-/// the output buffer. After a failure the encoder stays failed.
+/// Turns messages and control signals into frames: each frame is a sealed
+/// header, then, unless the frame carries no bytes, `seal(data)`. Bodies are
+/// sealed straight from the caller's message into the output. After a failure
+/// the encoder stays failed.
 class frame_encoder {
 public:
   explicit frame_encoder(cipher_state send,
                          frame_codec_config cfg = {}) noexcept;
 
   /// Appends the frames of `msg` to `out`, fragmenting as needed. Fails with
-  /// `message_too_large` (nothing appended) above the maximum size.
+  /// `message_too_large` (nothing appended) above the maximum size. `msg` must
+  /// not point into `out`.
   status encode_message(const_byte_span msg, byte_buffer& out);
 
   /// Appends a keepalive frame.
@@ -63,12 +68,12 @@ public:
   /// Appends a rekey frame, then rekeys the send key.
   status encode_rekey(byte_buffer& out);
 
-  /// Appends a close frame (text cut to `max_close_text`); afterwards every
-  /// encode call fails with `handshake_state`.
+  /// Appends a close frame (text cut to `max_close_text` and to the maximum
+  /// frame body); afterwards every encode call fails with `handshake_state`.
   status encode_close(uint16_t reason, std::string_view text, byte_buffer& out);
 
   /// Bytes `encode_message` appends for a message of `size` bytes, not
-  /// counting automatic rekey frames (`frame_length_len + 17` each).
+  /// counting automatic rekey frames (`frame_header_len` each).
   size_t encoded_size(size_t size) const noexcept;
 
   const frame_codec_config& config() const noexcept {
@@ -86,8 +91,8 @@ public:
 
 private:
   status check_usable() const;
-  status seal_frame(frame_type type, const uint8_t* header, size_t header_len,
-                    const_byte_span data, byte_buffer& out);
+  status seal_frame(frame_type type, uint32_t value, const_byte_span data,
+                    byte_buffer& out);
   status rekey_if_due(byte_buffer& out);
   status fail(status err, byte_buffer& out, size_t rollback);
 
@@ -112,10 +117,11 @@ struct frame_event {
   std::string_view close_text;
 };
 
-/// Reassembles frames into messages. Buffers at most one frame (<= 65553
-/// bytes) plus the message being reassembled (<= the maximum message size,
-/// allocated only after the declared size passed the limit). Any error is
-/// final: every later call fails the same way.
+/// Reassembles frames into messages. Buffers at most one frame (a header or
+/// a body, <= 65535 bytes) plus the message being reassembled (<= the maximum
+/// message size, allocated only after the declared size passed the limit;
+/// fragments are opened straight into it). Any error is final: every later
+/// call fails the same way.
 class frame_decoder {
 public:
   explicit frame_decoder(cipher_state receive,
@@ -153,9 +159,9 @@ public:
     return in_.size();
   }
 
-  /// Bytes of the message being reassembled.
+  /// Bytes of the message being reassembled received so far.
   size_t reassembling() const noexcept {
-    return msg_.size();
+    return msg_pos_;
   }
 
   const frame_codec_config& config() const noexcept {
@@ -169,20 +175,25 @@ private:
   };
 
   status feed_impl(const_byte_span bytes, const sink& s);
-  status on_length(const_byte_span unit);
+  status on_header(const_byte_span unit, const sink& s);
   status on_body(const_byte_span unit, const sink& s);
   status fail(status err);
 
   cipher_state receive_;
   frame_codec_config cfg_;
-  /// Length of the body to read next, 0 while reading a length prefix.
+  /// Ciphertext length of the body to read next, 0 while reading a header.
   size_t body_len_ = 0;
-  /// A partial length prefix or body.
+  /// Type and value from the header of the body to read next.
+  frame_type body_type_ = frame_type::keepalive;
+  uint32_t body_value_ = 0;
+  /// A partial header or body.
   byte_buffer in_;
-  /// Scratch for one opened frame body.
+  /// Scratch for a single-frame message or a close text.
   byte_buffer body_;
-  /// The message being reassembled and its declared size.
+  /// Room for the message being reassembled (its size may exceed the
+  /// message: the allocation is reused), bytes received, declared size.
   byte_buffer msg_;
+  size_t msg_pos_ = 0;
   size_t msg_total_ = 0;
   bool in_message_ = false;
   bool closed_ = false;

@@ -89,30 +89,69 @@ struct fixture {
       if (auto res = feed(const_byte_span{bytes}.subspan(pos, n)); !res)
         return res;
       pos += n;
-      BOOST_REQUIRE_LE(dec.buffered(), frame_length_len + 65535);
+      BOOST_REQUIRE_LE(dec.buffered(), frame_header_len + 65535);
     }
     return {};
   }
 };
 
-/// Seals an arbitrary body as one frame, bypassing the encoder's checks.
-byte_buffer raw_frame(cipher_state& cs, const byte_buffer& body,
+/// Seals an arbitrary header and body as one frame, bypassing the encoder's
+/// checks. `declared` overrides the body length in the header.
+byte_buffer raw_frame(cipher_state& cs, uint8_t type, uint32_t value,
+                      const byte_buffer& body = {},
                       size_t declared = SIZE_MAX) {
-  auto len = declared == SIZE_MAX ? body.size() + tag_len : declared;
-  byte_buffer prefix{static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len)};
+  auto len = declared != SIZE_MAX ? declared
+             : body.empty()       ? size_t{0}
+                                  : body.size() + tag_len;
+  byte_buffer header{static_cast<uint8_t>(len >> 8),
+                     static_cast<uint8_t>(len),
+                     type,
+                     static_cast<uint8_t>(value >> 24),
+                     static_cast<uint8_t>(value >> 16),
+                     static_cast<uint8_t>(value >> 8),
+                     static_cast<uint8_t>(value)};
   byte_buffer out;
-  BOOST_REQUIRE(cs.encrypt_with_ad({}, prefix, out));
-  BOOST_REQUIRE(cs.encrypt_with_ad({}, body, out));
+  BOOST_REQUIRE(cs.encrypt_with_ad({}, header, out));
+  if (!body.empty())
+    BOOST_REQUIRE(cs.encrypt_with_ad({}, body, out));
   return out;
 }
 
-byte_buffer first_fragment(uint32_t total, const byte_buffer& data) {
-  byte_buffer body{1, static_cast<uint8_t>(total >> 24),
-                   static_cast<uint8_t>(total >> 16),
-                   static_cast<uint8_t>(total >> 8),
-                   static_cast<uint8_t>(total)};
-  body.insert(body.end(), data.begin(), data.end());
-  return body;
+/// One frame as the test sends it: header fields and body.
+struct raw {
+  uint8_t type;
+  uint32_t value;
+  byte_buffer body;
+  size_t declared = SIZE_MAX;
+};
+
+byte_buffer raw_stream(const std::vector<raw>& frames) {
+  auto cs = keyed(1);
+  byte_buffer wire;
+  for (auto& f : frames) {
+    auto frame = raw_frame(cs, f.type, f.value, f.body, f.declared);
+    wire.insert(wire.end(), frame.begin(), frame.end());
+  }
+  return wire;
+}
+
+/// The opened header of the frame starting at `pos`: body length, type and
+/// value.
+struct opened_header {
+  size_t len;
+  uint8_t type;
+  uint32_t value;
+};
+
+opened_header open_header(cipher_state& cs, const byte_buffer& wire,
+                          size_t pos) {
+  byte_buffer plain;
+  BOOST_REQUIRE(cs.decrypt_with_ad(
+    {}, const_byte_span{wire}.subspan(pos, frame_header_len), plain));
+  BOOST_REQUIRE_EQUAL(plain.size(), 7u);
+  return {size_t{plain[0]} << 8 | plain[1], plain[2],
+          uint32_t{plain[3]} << 24 | uint32_t{plain[4]} << 16
+            | uint32_t{plain[5]} << 8 | plain[6]};
 }
 
 } // namespace
@@ -122,34 +161,84 @@ BOOST_FIXTURE_TEST_SUITE(frame_codec_tests, fixture)
 BOOST_AUTO_TEST_CASE(defaults) {
   BOOST_CHECK_EQUAL(enc.config().max_message_size, max_msg);
   BOOST_CHECK_EQUAL(enc.config().max_frame_body, 65472u);
-  BOOST_CHECK_EQUAL(frame_length_len, 18u);
+  BOOST_CHECK_EQUAL(enc.config().max_frame_body % 64, 0u);
+  BOOST_CHECK_EQUAL(frame_header_len, 23u);
 }
 
 BOOST_AUTO_TEST_CASE(frame_layout) {
   byte_buffer out;
   BOOST_REQUIRE(enc.encode_message(pattern(100), out));
-  // Sealed length (18), then type + u32 total + 100 data + tag.
-  BOOST_CHECK_EQUAL(out.size(), 18u + 1 + 4 + 100 + 16);
+  // Sealed header (23), then the 100 data bytes + tag: no metadata in the
+  // body.
+  BOOST_CHECK_EQUAL(out.size(), 23u + 100 + 16);
   BOOST_CHECK_EQUAL(out.size(), enc.encoded_size(100));
   auto cs = keyed(1);
+  auto h = open_header(cs, out, 0);
+  BOOST_CHECK_EQUAL(h.len, 100u + 16);
+  BOOST_CHECK_EQUAL(h.type, 1); // message-first
+  BOOST_CHECK_EQUAL(h.value, 100u);
   byte_buffer plain;
   BOOST_REQUIRE(
-    cs.decrypt_with_ad({}, const_byte_span{out}.subspan(0, 18), plain));
-  BOOST_REQUIRE_EQUAL(plain.size(), 2u);
-  BOOST_CHECK_EQUAL(plain[0] * 256 + plain[1], 1 + 4 + 100 + 16);
-  plain.clear();
-  BOOST_REQUIRE(
-    cs.decrypt_with_ad({}, const_byte_span{out}.subspan(18), plain));
-  BOOST_CHECK_EQUAL(plain[0], 1); // message-first
-  BOOST_CHECK_EQUAL(plain[4], 100);
+    cs.decrypt_with_ad({}, const_byte_span{out}.subspan(23), plain));
+  BOOST_CHECK(plain == pattern(100));
+}
+
+BOOST_AUTO_TEST_CASE(sixteen_kib_message_has_an_aligned_body) {
+  byte_buffer out;
+  BOOST_REQUIRE(enc.encode_message(pattern(16384), out));
+  BOOST_CHECK_EQUAL(out.size(), frame_header_len + 16384 + tag_len);
+  auto cs = keyed(1);
+  auto h = open_header(cs, out, 0);
+  BOOST_CHECK_EQUAL(h.len, 16384u + tag_len);
+  BOOST_CHECK_EQUAL(h.value, 16384u);
+}
+
+BOOST_AUTO_TEST_CASE(fragments_of_a_large_message_are_64_byte_multiples) {
+  byte_buffer out;
+  BOOST_REQUIRE(enc.encode_message(pattern(max_msg), out));
+  BOOST_CHECK_EQUAL(out.size(), enc.encoded_size(max_msg));
+  // 2 MiB = 32 full fragments of 65472 bytes and one of 2048.
+  auto cs = keyed(1);
+  size_t pos = 0;
+  size_t frames = 0;
+  size_t data = 0;
+  while (pos < out.size()) {
+    auto h = open_header(cs, out, pos);
+    BOOST_CHECK_EQUAL(h.type, frames == 0 ? 1 : 2);
+    BOOST_CHECK_EQUAL(h.value, frames == 0 ? max_msg : 0u);
+    BOOST_REQUIRE_GT(h.len, tag_len);
+    BOOST_CHECK_EQUAL((h.len - tag_len) % 64, 0u);
+    cs.set_nonce(cs.nonce() + 1); // skip the body
+    data += h.len - tag_len;
+    pos += frame_header_len + h.len;
+    ++frames;
+  }
+  BOOST_CHECK_EQUAL(frames, 33u);
+  BOOST_CHECK_EQUAL(data, max_msg);
+}
+
+BOOST_AUTO_TEST_CASE(empty_message_is_a_header_alone) {
+  byte_buffer out;
+  BOOST_REQUIRE(enc.encode_message({}, out));
+  BOOST_CHECK_EQUAL(out.size(), frame_header_len);
+  BOOST_CHECK_EQUAL(enc.encoded_size(0), frame_header_len);
+  auto cs = keyed(1);
+  auto h = open_header(cs, out, 0);
+  BOOST_CHECK_EQUAL(h.len, 0u);
+  BOOST_CHECK_EQUAL(h.type, 1);
+  BOOST_CHECK_EQUAL(h.value, 0u);
+  BOOST_REQUIRE(feed(out));
+  BOOST_REQUIRE_EQUAL(got.messages.size(), 1u);
+  BOOST_CHECK(got.messages[0].empty());
 }
 
 BOOST_AUTO_TEST_CASE(round_trip_sizes) {
-  // Boundaries of the default body (65472: first fragment holds 65467,
-  // continuations 65471) and of the largest one (65519).
-  std::vector<size_t> sizes{0,     1,      2,      100,    65466,  65467,
-                            65468, 65513,  65514,  65515,  65519,  65535,
-                            65536, 130938, 130939, 131032, 131033, 200000};
+  // Boundaries of the default body (65472 data bytes per frame) and of the
+  // largest one (65519).
+  std::vector<size_t> sizes{0,      1,      2,      16,     17,    100,
+                            16383,  16384,  16385,  65471,  65472, 65473,
+                            65518,  65519,  65520,  65535,  65536, 130943,
+                            130944, 130945, 196416, 196417, 200000};
   sizes.push_back(max_msg - 1);
   sizes.push_back(max_msg);
   for (auto size : sizes) {
@@ -166,13 +255,29 @@ BOOST_AUTO_TEST_CASE(round_trip_sizes) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(reassembly_after_large_and_small_messages) {
+  // The reassembly buffer is reused (or released above 256 KiB) between
+  // messages; stale bytes of a longer message must never leak into a
+  // shorter one.
+  for (size_t size : {size_t{300000}, size_t{70000}, size_t{200000},
+                      size_t{65473}, size_t{131000}, size_t{65473}}) {
+    auto msg = pattern(size, static_cast<uint8_t>(size * 7));
+    byte_buffer out;
+    BOOST_REQUIRE(enc.encode_message(msg, out));
+    got.messages.clear();
+    BOOST_REQUIRE(feed(out));
+    BOOST_REQUIRE_EQUAL(got.messages.size(), 1u);
+    BOOST_CHECK_MESSAGE(got.messages[0] == msg, "size " << size);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(largest_frames) {
   frame_codec_config big;
   big.max_frame_body = 100000; // clamped to 65519
   frame_encoder e{keyed(2), big};
   frame_decoder d{keyed(2)};
   BOOST_CHECK_EQUAL(e.config().max_frame_body, 65519u);
-  for (size_t size : {65513, 65514, 65515, 131032, 131033}) {
+  for (size_t size : {65518, 65519, 65520, 131038, 131039}) {
     auto msg = pattern(size);
     byte_buffer out;
     BOOST_REQUIRE(e.encode_message(msg, out));
@@ -182,10 +287,10 @@ BOOST_AUTO_TEST_CASE(largest_frames) {
     BOOST_REQUIRE_EQUAL(c.messages.size(), 1u);
     BOOST_CHECK(c.messages[0] == msg);
   }
-  // One frame of 65514 bytes carries a full 65535-byte body ciphertext.
+  // One frame of 65519 bytes carries a full 65535-byte body ciphertext.
   byte_buffer one;
-  BOOST_REQUIRE(e.encode_message(pattern(65514), one));
-  BOOST_CHECK_EQUAL(one.size(), frame_length_len + 65535);
+  BOOST_REQUIRE(e.encode_message(pattern(65519), one));
+  BOOST_CHECK_EQUAL(one.size(), frame_header_len + 65535);
 }
 
 BOOST_AUTO_TEST_CASE(oversized_message_is_refused_on_send) {
@@ -206,23 +311,31 @@ BOOST_AUTO_TEST_CASE(forged_declared_size_is_refused_before_allocating) {
   frame_encoder liar{keyed(1), big_cfg};
   byte_buffer out;
   BOOST_REQUIRE(liar.encode_message(pattern(max_msg + 1), out));
-  // Only the first frame: the decoder must refuse on its header.
-  auto first_len = frame_length_len + liar.config().max_frame_body + tag_len;
-  auto res = feed(const_byte_span{out}.subspan(0, first_len));
+  // Only the first header: the decoder refuses on it, before the body.
+  auto res = feed(const_byte_span{out}.subspan(0, frame_header_len));
   BOOST_CHECK_EQUAL(res.code(), errc::message_too_large);
   BOOST_CHECK(dec.failed());
   BOOST_CHECK_EQUAL(dec.reassembling(), 0u);
+  BOOST_CHECK_EQUAL(dec.buffered(), 0u);
   BOOST_CHECK(got.messages.empty());
   // Stays failed.
-  res = feed(const_byte_span{out}.subspan(first_len));
+  res = feed(const_byte_span{out}.subspan(frame_header_len));
   BOOST_CHECK_EQUAL(res.code(), errc::message_too_large);
 }
 
 BOOST_AUTO_TEST_CASE(huge_declared_size_is_refused) {
-  auto cs = keyed(1);
-  auto frame = raw_frame(cs, first_fragment(UINT32_MAX, pattern(3)));
+  auto frame = raw_stream({{1, UINT32_MAX, pattern(3)}});
   BOOST_CHECK_EQUAL(feed(frame).code(), errc::message_too_large);
   BOOST_CHECK_EQUAL(dec.reassembling(), 0u);
+  // Exactly the limit is fine, one more is not.
+  frame_decoder at_limit{keyed(1)};
+  auto ok = raw_stream({{1, static_cast<uint32_t>(max_msg), pattern(3)}});
+  BOOST_CHECK(at_limit.feed(ok, [](const frame_event&) {}));
+  BOOST_CHECK_EQUAL(at_limit.reassembling(), 3u);
+  frame_decoder above{keyed(1)};
+  auto bad = raw_stream({{1, static_cast<uint32_t>(max_msg + 1), pattern(3)}});
+  BOOST_CHECK_EQUAL(above.feed(bad, [](const frame_event&) {}).code(),
+                    errc::message_too_large);
 }
 
 BOOST_AUTO_TEST_CASE(byte_by_byte_small_messages) {
@@ -233,7 +346,7 @@ BOOST_AUTO_TEST_CASE(byte_by_byte_small_messages) {
   BOOST_REQUIRE(enc.encode_message(pattern(1000), out));
   for (auto b : out) {
     BOOST_REQUIRE(feed(const_byte_span{&b, 1}));
-    BOOST_REQUIRE_LE(dec.buffered(), frame_length_len + 65535);
+    BOOST_REQUIRE_LE(dec.buffered(), frame_header_len + 65535);
   }
   BOOST_REQUIRE_EQUAL(got.messages.size(), 3u);
   BOOST_CHECK(got.messages[0].empty());
@@ -241,6 +354,24 @@ BOOST_AUTO_TEST_CASE(byte_by_byte_small_messages) {
   BOOST_CHECK(got.messages[2] == pattern(1000));
   BOOST_CHECK_EQUAL(got.keepalives, 1);
   BOOST_CHECK_EQUAL(dec.buffered(), 0u);
+}
+
+BOOST_AUTO_TEST_CASE(byte_by_byte_fragmented_message) {
+  frame_codec_config small;
+  small.max_frame_body = 64;
+  frame_encoder e{keyed(5), small};
+  frame_decoder d{keyed(5), small};
+  auto msg = pattern(1000, 9);
+  byte_buffer out;
+  BOOST_REQUIRE(e.encode_message(msg, out));
+  BOOST_REQUIRE(e.encode_close(2, "", out));
+  collected c;
+  for (auto b : out)
+    BOOST_REQUIRE(d.feed(const_byte_span{&b, 1}, c.sink()));
+  BOOST_REQUIRE_EQUAL(c.messages.size(), 1u);
+  BOOST_CHECK(c.messages[0] == msg);
+  BOOST_CHECK_EQUAL(c.closes, 1);
+  BOOST_CHECK_EQUAL(c.close_reason, 2);
 }
 
 BOOST_AUTO_TEST_CASE(random_chunking_of_large_messages) {
@@ -265,14 +396,29 @@ BOOST_AUTO_TEST_CASE(small_random_chunks) {
   BOOST_CHECK(got.messages[0] == msg);
 }
 
+BOOST_AUTO_TEST_CASE(reassembly_progress) {
+  byte_buffer out;
+  BOOST_REQUIRE(enc.encode_message(pattern(200000), out));
+  auto first = frame_header_len + 65472 + tag_len;
+  BOOST_REQUIRE(feed(const_byte_span{out}.subspan(0, first)));
+  BOOST_CHECK_EQUAL(dec.reassembling(), 65472u);
+  BOOST_CHECK_EQUAL(dec.buffered(), 0u);
+  BOOST_REQUIRE(feed(const_byte_span{out}.subspan(first, frame_header_len)));
+  BOOST_CHECK_EQUAL(dec.reassembling(), 65472u);
+  BOOST_REQUIRE(feed(const_byte_span{out}.subspan(first + frame_header_len)));
+  BOOST_CHECK_EQUAL(dec.reassembling(), 0u);
+  BOOST_REQUIRE_EQUAL(got.messages.size(), 1u);
+  BOOST_CHECK(got.messages[0] == pattern(200000));
+}
+
 BOOST_AUTO_TEST_CASE(bit_flips_are_fatal) {
   byte_buffer out;
   BOOST_REQUIRE(enc.encode_message(pattern(5000), out));
   auto good_len = out.size();
   BOOST_REQUIRE(enc.encode_message(pattern(10), out));
-  // Every flipped position fails, in the length or in the body.
-  for (size_t pos :
-       {size_t{0}, size_t{17}, size_t{18}, size_t{100}, good_len - 1}) {
+  // Every flipped position fails, in the header or in the body.
+  for (size_t pos : {size_t{0}, size_t{6}, size_t{22}, size_t{23}, size_t{100},
+                     good_len - 1}) {
     frame_decoder d{keyed(1)};
     auto copy = out;
     copy[pos] ^= 0x20;
@@ -289,6 +435,19 @@ BOOST_AUTO_TEST_CASE(bit_flips_are_fatal) {
     BOOST_CHECK_EQUAL(res.code(), errc::decrypt_failed);
     BOOST_CHECK_EQUAL(d.error().code, errc::decrypt_failed);
   }
+}
+
+BOOST_AUTO_TEST_CASE(bit_flip_in_a_later_fragment) {
+  // Fragments open straight into the reassembly buffer: a forged one fails
+  // and the partial message is dropped.
+  byte_buffer out;
+  BOOST_REQUIRE(enc.encode_message(pattern(200000), out));
+  auto second_body = 2 * frame_header_len + 65472 + tag_len;
+  out[second_body + 1000] ^= 1;
+  auto res = feed(out);
+  BOOST_CHECK_EQUAL(res.code(), errc::decrypt_failed);
+  BOOST_CHECK_EQUAL(dec.reassembling(), 0u);
+  BOOST_CHECK(got.messages.empty());
 }
 
 BOOST_AUTO_TEST_CASE(wrong_key_fails) {
@@ -344,19 +503,24 @@ BOOST_AUTO_TEST_CASE(rekey_keeps_both_ends_in_sync) {
   BOOST_CHECK_GT(c.rekeys, 100);
   BOOST_CHECK_EQUAL(c.keepalives, 43);
   // The key really changed: the old key at the right nonce cannot open the
-  // frame after a rekey.
+  // frame after a rekey (a rekey frame is a header alone: one nonce), the
+  // rekeyed one can.
   frame_codec_config no_auto = small;
   no_auto.rekey_interval = 0;
   frame_encoder f{keyed(4), no_auto};
   byte_buffer rekey_frame;
   byte_buffer after;
   BOOST_REQUIRE(f.encode_rekey(rekey_frame));
+  BOOST_CHECK_EQUAL(rekey_frame.size(), frame_header_len);
   BOOST_REQUIRE(f.encode_message(pattern(5), after));
   auto old_key = keyed(4);
-  old_key.set_nonce(2);
+  old_key.set_nonce(1);
   byte_buffer plain;
   BOOST_CHECK(!old_key.decrypt_with_ad(
-    {}, const_byte_span{after}.subspan(0, frame_length_len), plain));
+    {}, const_byte_span{after}.subspan(0, frame_header_len), plain));
+  BOOST_REQUIRE(old_key.rekey());
+  BOOST_CHECK(old_key.decrypt_with_ad(
+    {}, const_byte_span{after}.subspan(0, frame_header_len), plain));
 }
 
 BOOST_AUTO_TEST_CASE(automatic_rekey_interval) {
@@ -366,8 +530,8 @@ BOOST_AUTO_TEST_CASE(automatic_rekey_interval) {
   byte_buffer out;
   for (int i = 0; i < 5; ++i)
     BOOST_REQUIRE(e.encode_keepalive(out));
-  // k k R k k R k: 5 keepalives and 2 rekeys, each frame 18 + 17 bytes.
-  BOOST_CHECK_EQUAL(out.size(), 7u * 35);
+  // k k R k k R k: 5 keepalives and 2 rekeys, each a 23-byte header alone.
+  BOOST_CHECK_EQUAL(out.size(), 7u * 23);
   BOOST_REQUIRE(feed(out));
   BOOST_CHECK_EQUAL(got.rekeys, 2);
   BOOST_CHECK_EQUAL(got.keepalives, 5);
@@ -378,7 +542,7 @@ BOOST_AUTO_TEST_CASE(automatic_rekey_interval) {
   byte_buffer quiet;
   for (int i = 0; i < 100; ++i)
     BOOST_REQUIRE(never.encode_keepalive(quiet));
-  BOOST_CHECK_EQUAL(quiet.size(), 100u * 35);
+  BOOST_CHECK_EQUAL(quiet.size(), 100u * 23);
 }
 
 BOOST_AUTO_TEST_CASE(keepalive_and_close) {
@@ -402,6 +566,22 @@ BOOST_AUTO_TEST_CASE(keepalive_and_close) {
   BOOST_CHECK_EQUAL(feed(junk).code(), errc::malformed_message);
 }
 
+BOOST_AUTO_TEST_CASE(close_without_text_is_a_header_alone) {
+  byte_buffer out;
+  BOOST_REQUIRE(enc.encode_close(0xBEEF, "", out));
+  BOOST_CHECK_EQUAL(out.size(), frame_header_len);
+  BOOST_REQUIRE(feed(out));
+  BOOST_CHECK_EQUAL(got.closes, 1);
+  BOOST_CHECK_EQUAL(got.close_reason, 0xBEEF);
+  BOOST_CHECK(got.close_text.empty());
+  BOOST_CHECK(dec.closed());
+  // A genuine frame after the close is still a violation.
+  frame_decoder d{keyed(1)};
+  byte_buffer wire = raw_stream({{5, 1, {}}, {3, 0, {}}});
+  BOOST_CHECK_EQUAL(d.feed(wire, [](const frame_event&) {}).code(),
+                    errc::malformed_message);
+}
+
 BOOST_AUTO_TEST_CASE(close_text_is_bounded) {
   byte_buffer out;
   std::string text(1000, 'x');
@@ -420,12 +600,13 @@ BOOST_AUTO_TEST_CASE(tiny_frames) {
   byte_buffer out;
   BOOST_REQUIRE(e.encode_message(msg, out));
   BOOST_CHECK_EQUAL(out.size(), e.encoded_size(msg.size()));
-  BOOST_REQUIRE(e.encode_close(1, "0123456789abcdef", out));
+  BOOST_CHECK_EQUAL(out.size(), 63u * (23 + 16) + 1000); // ceil(1000 / 16)
+  BOOST_REQUIRE(e.encode_close(1, "0123456789abcdefXYZ", out));
   collected c;
   BOOST_REQUIRE(d.feed(out, c.sink()));
   BOOST_REQUIRE_EQUAL(c.messages.size(), 1u);
   BOOST_CHECK(c.messages[0] == msg);
-  BOOST_CHECK_EQUAL(c.close_text, "0123456789abc"); // 16 - 3 bytes
+  BOOST_CHECK_EQUAL(c.close_text, "0123456789abcdef"); // one 16-byte body
 }
 
 BOOST_AUTO_TEST_CASE(codec_pair_from_transport_keys) {
@@ -448,74 +629,112 @@ BOOST_AUTO_TEST_CASE(codec_pair_from_transport_keys) {
   BOOST_CHECK(c.messages[1] == pattern(88));
 }
 
-// -- malformed bodies, sealed correctly -----------------------------------
+// -- malformed frames, sealed correctly ---------------------------------------
 
-BOOST_AUTO_TEST_CASE(malformed_bodies) {
+BOOST_AUTO_TEST_CASE(malformed_frames) {
   struct case_t {
-    std::vector<byte_buffer> bodies;
-    errc expect;
+    const char* what;
+    std::vector<raw> frames;
   };
-  auto cont = [](const byte_buffer& data) {
-    byte_buffer body{2};
-    body.insert(body.end(), data.begin(), data.end());
-    return body;
+  auto first = [](uint32_t total, size_t n) {
+    return raw{1, total, pattern(n)};
+  };
+  auto cont = [](size_t n) {
+    return raw{2, 0, pattern(n)};
   };
   std::vector<case_t> cases{
-    {{byte_buffer{0}}, errc::malformed_message}, // type 0
-    {{byte_buffer{6}}, errc::malformed_message}, // unknown type
-    {{byte_buffer{0xFF, 1, 2}}, errc::malformed_message},
-    {{cont(pattern(3))}, errc::malformed_message},     // no message yet
-    {{byte_buffer{1, 0, 0}}, errc::malformed_message}, // short total
-    {{first_fragment(2, pattern(3))}, errc::malformed_message},
-    {{first_fragment(10, pattern(3)), cont(pattern(8))},
-     errc::malformed_message}, // overruns the declared length
-    {{first_fragment(10, pattern(3)), cont({})}, errc::malformed_message},
-    {{first_fragment(10, pattern(3)), first_fragment(3, pattern(3))},
-     errc::malformed_message}, // new message inside another
-    {{byte_buffer{3, 0}}, errc::malformed_message}, // keepalive + payload
-    {{byte_buffer{4, 0}}, errc::malformed_message}, // rekey + payload
-    {{byte_buffer{5, 1}}, errc::malformed_message}, // close without reason
+    {"type 0", {{0, 0, {}}}},
+    {"unknown type", {{6, 0, {}}}},
+    {"type 255 with a body", {{0xFF, 0, pattern(3)}}},
+    {"continuation without a message", {cont(3)}},
+    {"first fragment longer than its total", {first(2, 3)}},
+    {"empty first fragment of a non-empty message", {{1, 5, {}}}},
+    {"fragments overrun the total", {first(10, 3), cont(8)}},
+    {"empty continuation", {first(10, 3), {2, 0, {}}}},
+    {"continuation with a value", {first(10, 3), {2, 1, pattern(7)}}},
+    {"new message inside another", {first(10, 3), first(3, 3)}},
+    {"empty message inside another", {first(10, 3), {1, 0, {}}}},
+    {"keepalive with a value", {{3, 1, {}}}},
+    {"keepalive with a body", {{3, 0, pattern(1)}}},
+    {"rekey with a value", {{4, 0x10000, {}}}},
+    {"rekey with a body", {{4, 0, pattern(5)}}},
+    {"close reason above 16 bits", {{5, 0x10000, {}}}},
+    {"data after a close", {{5, 1, {}}, first(3, 3)}},
+    {"data after a close with text", {{5, 1, pattern(4)}, {3, 0, {}}}},
   };
-  for (size_t i = 0; i < cases.size(); ++i) {
-    auto cs = keyed(1);
-    byte_buffer wire;
-    for (auto& body : cases[i].bodies) {
-      auto frame = raw_frame(cs, body);
-      wire.insert(wire.end(), frame.begin(), frame.end());
-    }
+  for (auto& c : cases) {
     frame_decoder d{keyed(1)};
-    auto res = d.feed(wire, [](const frame_event&) {});
-    BOOST_CHECK_MESSAGE(res.code() == cases[i].expect,
-                        "case " << i << ": " << res.error().message());
+    int messages = 0;
+    auto res = d.feed(raw_stream(c.frames), [&](const frame_event& ev) {
+      if (ev.kind == frame_event_kind::message)
+        ++messages;
+    });
+    BOOST_CHECK_MESSAGE(res.code() == errc::malformed_message,
+                        c.what << ": " << res.error().message());
+    BOOST_CHECK_MESSAGE(messages == 0, c.what);
+    BOOST_CHECK(d.failed());
+    BOOST_CHECK_EQUAL(d.reassembling(), 0u);
   }
 }
 
-BOOST_AUTO_TEST_CASE(short_declared_body_length) {
-  for (size_t declared : {0, 1, 16}) {
-    auto cs = keyed(1);
-    auto frame = raw_frame(cs, byte_buffer{3}, declared);
-    frame_decoder d{keyed(1)};
-    auto res = d.feed(frame, [](const frame_event&) {});
-    BOOST_CHECK_EQUAL(res.code(), errc::malformed_message);
+BOOST_AUTO_TEST_CASE(body_length_too_short_for_a_tag_and_a_byte) {
+  // Declared body lengths 1..16 are refused on the header, for every type;
+  // the header alone (a body is never read) is enough.
+  for (uint8_t type : {1, 2, 3, 4, 5}) {
+    for (size_t declared : {1, 2, 15, 16}) {
+      auto frame = raw_stream({{type, type == 1 ? 5u : 0u, {}, declared}});
+      BOOST_REQUIRE_EQUAL(frame.size(), frame_header_len);
+      frame_decoder d{keyed(1)};
+      auto res = d.feed(frame, [](const frame_event&) {
+        BOOST_FAIL("no event expected");
+      });
+      BOOST_CHECK_EQUAL(res.code(), errc::malformed_message);
+    }
   }
+}
+
+BOOST_AUTO_TEST_CASE(crafted_well_formed_frames) {
+  auto wire = raw_stream({
+    {1, 0, {}},                      // empty message
+    {1, 3, {7, 8, 9}},               // single-frame message
+    {5, 0xABCD, {'b', 'y', 'e', 0}}, // close with text
+  });
+  BOOST_REQUIRE(feed(wire));
+  BOOST_REQUIRE_EQUAL(got.messages.size(), 2u);
+  BOOST_CHECK(got.messages[0].empty());
+  BOOST_CHECK((got.messages[1] == byte_buffer{7, 8, 9}));
+  BOOST_CHECK_EQUAL(got.close_reason, 0xABCD);
+  BOOST_CHECK_EQUAL(got.close_text, std::string("bye\0", 4));
 }
 
 BOOST_AUTO_TEST_CASE(control_frames_between_fragments) {
-  auto cs = keyed(1);
-  byte_buffer wire;
-  auto add = [&](const byte_buffer& body) {
-    auto frame = raw_frame(cs, body);
-    wire.insert(wire.end(), frame.begin(), frame.end());
-  };
-  add(first_fragment(6, {1, 2}));
-  add({3});
-  add({2, 3, 4});
-  add({3});
-  add({2, 5, 6});
+  auto wire = raw_stream({
+    {1, 6, {1, 2}},
+    {3, 0, {}},
+    {2, 0, {3, 4}},
+    {3, 0, {}},
+    {2, 0, {5, 6}},
+  });
   BOOST_REQUIRE(feed(wire));
   BOOST_REQUIRE_EQUAL(got.messages.size(), 1u);
   BOOST_CHECK((got.messages[0] == byte_buffer{1, 2, 3, 4, 5, 6}));
   BOOST_CHECK_EQUAL(got.keepalives, 2);
+  // The encoder's automatic rekeys land between fragments too.
+  frame_codec_config every;
+  every.rekey_interval = 1;
+  every.max_frame_body = 16;
+  frame_encoder e{keyed(6), every};
+  frame_decoder d{keyed(6), every};
+  byte_buffer out;
+  auto msg = pattern(100);
+  BOOST_REQUIRE(e.encode_message(msg, out));
+  BOOST_REQUIRE(e.encode_close(3, "x", out));
+  collected c;
+  BOOST_REQUIRE(d.feed(out, c.sink()));
+  BOOST_REQUIRE_EQUAL(c.messages.size(), 1u);
+  BOOST_CHECK(c.messages[0] == msg);
+  // One before each of the 6 later fragments, one before the close.
+  BOOST_CHECK_EQUAL(c.rekeys, 7);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
