@@ -36,14 +36,15 @@ inline double median(std::vector<double> xs) {
 }
 
 /// Measures a candidate and its baseline in alternating rounds, so both see
-/// the same machine load, and reports the median rate of each.
+/// the same machine load. Rates are medians over the rounds; the ratio is the
+/// median of the per-round ratios (each taken under one load), with its
+/// spread.
 struct paired_result {
   double candidate = 0;
   double baseline = 0;
-
-  double ratio() const {
-    return baseline > 0 ? candidate / baseline : 0;
-  }
+  double ratio = 0;
+  double ratio_min = 0;
+  double ratio_max = 0;
 };
 
 template<class Candidate, class Baseline>
@@ -51,11 +52,14 @@ paired_result measure_pair(Candidate&& candidate, Baseline&& baseline,
                            int rounds, std::chrono::duration<double> budget) {
   std::vector<double> xs;
   std::vector<double> ys;
+  std::vector<double> ratios;
   for (int i = 0; i < rounds; ++i) {
     xs.push_back(ops_per_second(candidate, budget));
     ys.push_back(ops_per_second(baseline, budget));
+    ratios.push_back(ys.back() > 0 ? xs.back() / ys.back() : 0);
   }
-  return {median(xs), median(ys)};
+  auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
+  return {median(xs), median(ys), median(ratios), *lo, *hi};
 }
 
 } // namespace crust::bench

@@ -7,7 +7,7 @@ namespace crust::bench {
 /// Options of `crust-bench secure-channel`.
 struct secure_channel_options {
   /// Alternating candidate/baseline rounds per figure (median reported).
-  int rounds = 5;
+  int rounds = 9;
   /// Seconds per round and side.
   double seconds_per_round = 0.3;
   /// One JSON object instead of lines for people.
