@@ -48,45 +48,27 @@
 
 #include "crust/transport/noise/channel_handshake.hpp"
 
+#include "fuzz_support.hpp"
+
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <deque>
-#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
 using namespace crust;
 using namespace crust::noise;
+using namespace crust::fuzz;
 
 namespace {
-
-/// Stops the run on a broken invariant (a crash libFuzzer reports).
-void require(bool cond) {
-  if (!cond)
-    __builtin_trap();
-}
 
 /// Opt-in check that datagram answers never exceed the datagram.
 bool check_amplification = true;
 
-/// Key pairs from fixed private keys, computed once: 1 and 2 are the static
-/// keys of initiator and responder, 3 and 4 their ephemerals, 9 a stranger.
-const keypair& fixed_pair(uint8_t x) {
-  static std::map<uint8_t, keypair> cache;
-  auto i = cache.find(x);
-  if (i == cache.end()) {
-    key32 priv;
-    priv.fill(x);
-    auto kp = keypair::from_private(priv);
-    require(static_cast<bool>(kp));
-    i = cache.emplace(x, std::move(*kp)).first;
-  }
-  return i->second;
-}
-
+/// The fixed static key (fixed_pair) of `side`: 1 for the initiator, 2 for
+/// the responder; 3 and 4 are their ephemerals, 9 a stranger.
 uint8_t static_of(role side) {
   return side == role::initiator ? 1 : 2;
 }
@@ -94,33 +76,6 @@ uint8_t static_of(role side) {
 role other(role side) {
   return side == role::initiator ? role::responder : role::initiator;
 }
-
-/// Reads the input front to back; past the end it yields zeros.
-struct reader {
-  const uint8_t* data;
-  size_t size;
-  size_t pos = 0;
-
-  bool empty() const {
-    return pos >= size;
-  }
-
-  uint8_t u8() {
-    return pos < size ? data[pos++] : 0;
-  }
-
-  size_t u16() {
-    size_t hi = u8();
-    return (hi << 8) | u8();
-  }
-
-  const_byte_span take(size_t n) {
-    auto avail = size - pos < n ? size - pos : n;
-    const_byte_span out{data + pos, avail};
-    pos += avail;
-    return out;
-  }
-};
 
 struct selection {
   bool peer_mode = false;
@@ -559,21 +514,6 @@ outcome run(const uint8_t* data, size_t size) {
 
 // -- seeds --------------------------------------------------------------------
 
-void write_file(const std::string& dir, const std::string& name,
-                const byte_buffer& bytes) {
-  auto path = dir + "/" + name;
-  auto* f = std::fopen(path.c_str(), "wb");
-  require(f != nullptr);
-  require(std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size());
-  std::fclose(f);
-}
-
-void append_record(byte_buffer& out, const_byte_span bytes) {
-  out.push_back(static_cast<uint8_t>(bytes.size() >> 8));
-  out.push_back(static_cast<uint8_t>(bytes.size()));
-  out.insert(out.end(), bytes.begin(), bytes.end());
-}
-
 /// The genuine peer's envelopes of an honest handshake, as raw-mode records
 /// (stream mode cuts each one after 3 bytes to split a header).
 byte_buffer raw_seed(uint8_t selector) {
@@ -672,9 +612,7 @@ void write_seeds(const std::string& dir) {
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (const char* amp = std::getenv("CRUST_FUZZ_AMPLIFICATION"))
     check_amplification = std::string{amp} != "0";
-  if (const char* dir = std::getenv("CRUST_FUZZ_WRITE_SEEDS"))
-    write_seeds(dir);
-  return 0;
+  return write_seeds_if_asked(write_seeds);
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

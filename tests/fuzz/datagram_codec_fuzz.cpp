@@ -34,11 +34,11 @@
 #include "crust/transport/noise/datagram_codec.hpp"
 #include "crust/transport/noise/replay_window.hpp"
 
+#include "fuzz_support.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <set>
 #include <string>
@@ -47,48 +47,9 @@
 
 using namespace crust;
 using namespace crust::noise;
+using namespace crust::fuzz;
 
 namespace {
-
-/// Stops the run on a broken invariant (a crash libFuzzer reports).
-void require(bool cond) {
-  if (!cond)
-    __builtin_trap();
-}
-
-/// Reads the input front to back; past the end it yields zeros.
-struct reader {
-  const uint8_t* data;
-  size_t size;
-  size_t pos = 0;
-
-  bool empty() const {
-    return pos >= size;
-  }
-
-  uint8_t u8() {
-    return pos < size ? data[pos++] : 0;
-  }
-
-  size_t u16() {
-    size_t hi = u8();
-    return (hi << 8) | u8();
-  }
-
-  uint64_t u64() {
-    uint64_t x = 0;
-    for (int i = 0; i < 8; ++i)
-      x = (x << 8) | u8();
-    return x;
-  }
-
-  const_byte_span take(size_t n) {
-    auto avail = size - pos < n ? size - pos : n;
-    const_byte_span out{data + pos, avail};
-    pos += avail;
-    return out;
-  }
-};
 
 // -- the model
 // ------------------------------------------------------------------
@@ -203,14 +164,6 @@ struct sealed_packet {
 };
 
 constexpr size_t max_stored = 64;
-
-cipher_state fixed_cipher(cipher_kind kind, uint8_t fill) {
-  key32 k;
-  k.fill(fill);
-  cipher_state cs{kind};
-  cs.initialize_key(k);
-  return cs;
-}
 
 uint64_t header_number(const byte_buffer& wire) {
   uint64_t n = 0;
@@ -409,15 +362,6 @@ void run(const uint8_t* data, size_t size) {
 
 // -- seeds --------------------------------------------------------------------
 
-void write_file(const std::string& dir, const std::string& name,
-                const byte_buffer& bytes) {
-  auto path = dir + "/" + name;
-  auto* f = std::fopen(path.c_str(), "wb");
-  require(f != nullptr);
-  require(std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size());
-  std::fclose(f);
-}
-
 void write_seeds(const std::string& dir) {
   // Codec ops: 0 seal [len][ad][bytes], 1 skip [kind][amount], 2 deliver
   // [i], 3 flip [i][pos u16][mask], 4 truncate [i][len u16], 5 extend
@@ -483,9 +427,7 @@ void write_seeds(const std::string& dir) {
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("CRUST_FUZZ_WRITE_SEEDS"))
-    write_seeds(dir);
-  return 0;
+  return write_seeds_if_asked(write_seeds);
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -24,32 +24,24 @@
 
 #include "crust/transport/noise/frame_codec.hpp"
 
+#include "fuzz_support.hpp"
+
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
 using namespace crust;
 using namespace crust::noise;
+using namespace crust::fuzz;
 
 namespace {
-
-/// Stops the run on a broken invariant (a crash libFuzzer reports).
-void require(bool cond) {
-  if (!cond)
-    __builtin_trap();
-}
 
 /// Small limits so that refusals are reachable with short inputs.
 constexpr size_t fuzz_max_message = 64 * 1024;
 
+/// What both ends start with: ChaChaPoly under a fixed key.
 cipher_state fixed_cipher() {
-  key32 k;
-  k.fill(0x5C);
-  cipher_state cs{cipher_kind::chacha_poly};
-  cs.initialize_key(k);
-  return cs;
+  return fuzz::fixed_cipher(cipher_kind::chacha_poly, 0x5C);
 }
 
 frame_codec_config fuzz_config() {
@@ -57,33 +49,6 @@ frame_codec_config fuzz_config() {
   cfg.max_message_size = fuzz_max_message;
   return cfg;
 }
-
-/// Reads the input front to back; past the end it yields zeros.
-struct reader {
-  const uint8_t* data;
-  size_t size;
-  size_t pos = 0;
-
-  bool empty() const {
-    return pos >= size;
-  }
-
-  uint8_t u8() {
-    return pos < size ? data[pos++] : 0;
-  }
-
-  size_t u16() {
-    size_t hi = u8();
-    return (hi << 8) | u8();
-  }
-
-  const_byte_span take(size_t n) {
-    auto avail = size - pos < n ? size - pos : n;
-    const_byte_span out{data + pos, avail};
-    pos += avail;
-    return out;
-  }
-};
 
 struct event_record {
   frame_event_kind kind;
@@ -238,15 +203,6 @@ void run_encode(reader& in, uint8_t seed) {
 
 // -- seeds --------------------------------------------------------------------
 
-void write_file(const std::string& dir, const std::string& name,
-                const byte_buffer& bytes) {
-  auto path = dir + "/" + name;
-  if (auto* f = std::fopen(path.c_str(), "wb")) {
-    std::fwrite(bytes.data(), 1, bytes.size(), f);
-    std::fclose(f);
-  }
-}
-
 void write_seeds(const std::string& dir) {
   // Raw mode: genuine wire bytes from an encoder with the fixed key.
   {
@@ -334,9 +290,7 @@ void write_seeds(const std::string& dir) {
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("CRUST_FUZZ_WRITE_SEEDS"))
-    write_seeds(dir);
-  return 0;
+  return write_seeds_if_asked(write_seeds);
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

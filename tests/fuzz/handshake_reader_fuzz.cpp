@@ -18,34 +18,17 @@
 
 #include "crust/transport/noise/handshake_state.hpp"
 
+#include "fuzz_support.hpp"
+
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
 using namespace crust;
 using namespace crust::noise;
+using namespace crust::fuzz;
 
 namespace {
-
-/// Stops the run on a broken invariant (a crash libFuzzer reports).
-void require(bool cond) {
-  if (!cond)
-    __builtin_trap();
-}
-
-key32 filled(uint8_t x) {
-  key32 k;
-  k.fill(x);
-  return k;
-}
-
-keypair fixed_pair(uint8_t x) {
-  auto kp = keypair::from_private(filled(x));
-  require(static_cast<bool>(kp));
-  return *kp;
-}
 
 const char* const patterns[] = {"NN", "XX", "IK", "XK"};
 const char* const psk_patterns[] = {"NNpsk0", "XXpsk3", "IKpsk2", "XKpsk3"};
@@ -169,12 +152,6 @@ size_t run(const uint8_t* data, size_t size) {
 
 // -- seed corpus --------------------------------------------------------------
 
-void append_record(byte_buffer& out, const byte_buffer& msg) {
-  out.push_back(static_cast<uint8_t>(msg.size() >> 8));
-  out.push_back(static_cast<uint8_t>(msg.size()));
-  out.insert(out.end(), msg.begin(), msg.end());
-}
-
 /// One seed: the genuine messages of an honest peer for `selector`.
 byte_buffer make_seed(uint8_t selector) {
   auto sel = select(selector);
@@ -207,7 +184,7 @@ byte_buffer make_seed(uint8_t selector) {
   return seed;
 }
 
-void write_seeds(const char* dir) {
+void write_seeds(const std::string& dir) {
   for (unsigned side = 0; side < 2; ++side)
     for (unsigned psk = 0; psk < 2; ++psk)
       for (unsigned pattern = 0; pattern < 4; ++pattern)
@@ -221,24 +198,17 @@ void write_seeds(const char* dir) {
           // The seed must carry the target through the whole handshake.
           require(run(seed.data(), seed.size()) == 2);
           auto sel = select(selector);
-          auto path = std::string{dir} + "/"
-                      + (sel.side == role::initiator ? "initiator_"
-                                                     : "responder_")
-                      + sel.name;
-          auto* file = std::fopen(path.c_str(), "wb");
-          require(file != nullptr);
-          require(std::fwrite(seed.data(), 1, seed.size(), file)
-                  == seed.size());
-          std::fclose(file);
+          write_file(dir,
+                     (sel.side == role::initiator ? "initiator_" : "responder_")
+                       + sel.name,
+                     seed);
         }
 }
 
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("CRUST_FUZZ_WRITE_SEEDS"))
-    write_seeds(dir);
-  return 0;
+  return write_seeds_if_asked(write_seeds);
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

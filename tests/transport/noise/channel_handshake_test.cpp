@@ -1,20 +1,13 @@
 #include "crust/transport/noise/channel_handshake.hpp"
 #include "crust/transport/noise/frame_codec.hpp"
 
+#include "support/engine_test_support.hpp"
+
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
-#include <ostream>
 #include <random>
 #include <string>
-
-namespace crust {
-
-std::ostream& operator<<(std::ostream& os, errc x) {
-  return os << to_string(x);
-}
-
-} // namespace crust
 
 using namespace crust;
 using namespace crust::noise;
@@ -85,20 +78,38 @@ struct pair_fixture {
   channel_config res_cfg = config(role::responder, 2);
 };
 
-/// The envelopes of a complete handshake, for tampering.
+/// The envelopes of a handshake, for tampering.
 struct transcript {
   byte_buffer msg1;
   byte_buffer msg2;
   byte_buffer msg3;
 };
 
+enum class over { stream, datagram };
+
+/// Runs a handshake until it has written `count` envelopes (1 to 3), each
+/// one but the last delivered to the other side; every step must succeed.
+transcript first_envelopes(channel_handshake& ini, channel_handshake& res,
+                           int count, over way) {
+  auto deliver = [way](channel_handshake& hs, const byte_buffer& in,
+                       byte_buffer& out) {
+    return way == over::stream ? static_cast<bool>(hs.on_bytes(in, out))
+                               : static_cast<bool>(hs.on_datagram(in, out));
+  };
+  transcript t;
+  BOOST_REQUIRE(ini.start(t.msg1));
+  if (count >= 2)
+    BOOST_REQUIRE(deliver(res, t.msg1, t.msg2));
+  if (count >= 3)
+    BOOST_REQUIRE(deliver(ini, t.msg2, t.msg3));
+  return t;
+}
+
+/// The envelopes of a complete datagram handshake.
 transcript record(channel_config ini_cfg, channel_config res_cfg) {
   auto ini = make(std::move(ini_cfg));
   auto res = make(std::move(res_cfg));
-  transcript t;
-  BOOST_REQUIRE(ini.start(t.msg1));
-  BOOST_REQUIRE(res.on_datagram(t.msg1, t.msg2));
-  BOOST_REQUIRE(ini.on_datagram(t.msg2, t.msg3));
+  auto t = first_envelopes(ini, res, 3, over::datagram);
   BOOST_REQUIRE(res.on_datagram(t.msg3, t.msg3 /* no reply appended */));
   BOOST_REQUIRE(ini.done() && res.done());
   return t;
@@ -348,12 +359,9 @@ BOOST_AUTO_TEST_CASE(expected_key_mismatch) {
   ini_cfg.expected_remote = make_keys(99).pub;
   auto ini = make(ini_cfg);
   auto res = make(res_cfg);
-  byte_buffer msg1;
-  byte_buffer msg2;
-  BOOST_REQUIRE(ini.start(msg1));
-  BOOST_REQUIRE(res.on_bytes(msg1, msg2));
+  auto t = first_envelopes(ini, res, 2, over::stream);
   byte_buffer refusal;
-  auto got = ini.on_bytes(msg2, refusal);
+  auto got = ini.on_bytes(t.msg2, refusal);
   BOOST_REQUIRE(!got);
   BOOST_CHECK_EQUAL(got.error().code, errc::peer_id_mismatch);
   BOOST_TEST_MESSAGE("initiator: " << ini.error().message());
@@ -399,24 +407,19 @@ BOOST_AUTO_TEST_CASE(responder_side_expected_key_mismatch) {
 BOOST_AUTO_TEST_CASE(bytes_after_the_handshake_are_left_alone) {
   auto ini = make(ini_cfg);
   auto res = make(res_cfg);
-  byte_buffer msg1;
-  byte_buffer msg2;
-  byte_buffer msg3;
-  BOOST_REQUIRE(ini.start(msg1));
-  BOOST_REQUIRE(res.on_bytes(msg1, msg2));
-  BOOST_REQUIRE(ini.on_bytes(msg2, msg3));
+  auto t = first_envelopes(ini, res, 3, over::stream);
   BOOST_REQUIRE(ini.done());
   auto a = ini.finish();
   BOOST_REQUIRE(a);
   frame_encoder enc{std::move(a->keys.send)};
   // The initiator's last flight and its first frames in one write.
-  auto wire = msg3;
+  auto wire = t.msg3;
   byte_buffer payload{'d', 'a', 't', 'a'};
   BOOST_REQUIRE(enc.encode_message(payload, wire));
   BOOST_REQUIRE(enc.encode_keepalive(wire));
   byte_buffer none;
   // Even when the tail arrives split across calls.
-  auto split = msg3.size() - 5;
+  auto split = t.msg3.size() - 5;
   auto first = res.on_bytes(const_byte_span{wire}.subspan(0, split), none);
   BOOST_REQUIRE(first);
   BOOST_CHECK_EQUAL(*first, split);
@@ -576,26 +579,18 @@ BOOST_AUTO_TEST_CASE(bit_flips) {
   for (size_t pos = 0; pos < t.msg2.size(); ++pos) {
     auto ini = make(ini_cfg);
     auto res = make(res_cfg);
-    byte_buffer msg1;
-    byte_buffer msg2;
-    BOOST_REQUIRE(ini.start(msg1));
-    BOOST_REQUIRE(res.on_datagram(msg1, msg2));
-    msg2[pos] ^= 0x80;
+    auto fresh = first_envelopes(ini, res, 2, over::datagram);
+    fresh.msg2[pos] ^= 0x80;
     byte_buffer msg3;
-    BOOST_CHECK_MESSAGE(!ini.on_datagram(msg2, msg3), "pos " << pos);
+    BOOST_CHECK_MESSAGE(!ini.on_datagram(fresh.msg2, msg3), "pos " << pos);
   }
   for (size_t pos = 0; pos < t.msg3.size(); ++pos) {
     auto ini = make(ini_cfg);
     auto res = make(res_cfg);
-    byte_buffer msg1;
-    byte_buffer msg2;
-    byte_buffer msg3;
-    BOOST_REQUIRE(ini.start(msg1));
-    BOOST_REQUIRE(res.on_datagram(msg1, msg2));
-    BOOST_REQUIRE(ini.on_datagram(msg2, msg3));
-    msg3[pos] ^= 0x01;
+    auto fresh = first_envelopes(ini, res, 3, over::datagram);
+    fresh.msg3[pos] ^= 0x01;
     byte_buffer out;
-    auto st = res.on_datagram(msg3, out);
+    auto st = res.on_datagram(fresh.msg3, out);
     BOOST_CHECK_MESSAGE(!st, "pos " << pos);
     BOOST_CHECK(!res.done());
   }
@@ -604,23 +599,17 @@ BOOST_AUTO_TEST_CASE(bit_flips) {
 BOOST_AUTO_TEST_CASE(replayed_envelopes) {
   auto ini = make(ini_cfg);
   auto res = make(res_cfg);
-  byte_buffer msg1;
-  byte_buffer msg2;
-  BOOST_REQUIRE(ini.start(msg1));
-  BOOST_REQUIRE(res.on_bytes(msg1, msg2));
+  auto t = first_envelopes(ini, res, 2, over::stream);
   // In a stream msg1 again is read where msg3 belongs: it fails.
   byte_buffer out;
-  auto st = res.on_bytes(msg1, out);
+  auto st = res.on_bytes(t.msg1, out);
   BOOST_REQUIRE(!st);
   BOOST_TEST_MESSAGE(st.error().message());
   // msg3 of an old session replayed into a new one fails to decrypt.
   auto old = record(ini_cfg, res_cfg);
   auto res2 = make(res_cfg);
   auto ini2 = make(ini_cfg);
-  byte_buffer fresh1;
-  byte_buffer fresh2;
-  BOOST_REQUIRE(ini2.start(fresh1));
-  BOOST_REQUIRE(res2.on_bytes(fresh1, fresh2));
+  first_envelopes(ini2, res2, 2, over::stream);
   auto used = res2.on_bytes(old.msg3, out);
   BOOST_REQUIRE(!used);
   BOOST_CHECK_EQUAL(used.error().code, errc::decrypt_failed);

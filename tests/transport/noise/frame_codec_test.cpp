@@ -1,19 +1,12 @@
 #include "crust/transport/noise/frame_codec.hpp"
 
+#include "support/engine_test_support.hpp"
+
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
-#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
-
-namespace crust {
-
-std::ostream& operator<<(std::ostream& os, errc x) {
-  return os << to_string(x);
-}
-
-} // namespace crust
 
 using namespace crust;
 using namespace crust::noise;

@@ -1,26 +1,16 @@
 #include "crust/transport/noise/handshake_state.hpp"
 
+#include "support/engine_test_support.hpp"
+
 #include <boost/test/unit_test.hpp>
-#include <ostream>
 #include <string>
 #include <vector>
 
 using namespace crust;
 using namespace crust::noise;
-
-namespace crust {
-
-std::ostream& operator<<(std::ostream& os, errc x) {
-  return os << to_string(x);
-}
-
-} // namespace crust
+using namespace crust::test;
 
 namespace {
-
-byte_buffer bytes_of(const std::string& str) {
-  return byte_buffer(str.begin(), str.end());
-}
 
 const keypair& initiator_static() {
   static const keypair kp = *keypair::generate();

@@ -3,6 +3,8 @@
 
 #include "crust/transport/noise/handshake_state.hpp"
 
+#include "support/engine_test_support.hpp"
+
 #include <boost/test/unit_test.hpp>
 #include <fstream>
 #include <iostream>
@@ -13,6 +15,7 @@
 
 using namespace crust;
 using namespace crust::noise;
+using namespace crust::test;
 using json = nlohmann::json;
 
 namespace {
@@ -52,31 +55,8 @@ std::string name_of(const json& v) {
   return name.empty() ? text_of(v, "name") : name;
 }
 
-byte_buffer from_hex(const std::string& hex) {
-  BOOST_REQUIRE(hex.size() % 2 == 0);
-  byte_buffer out;
-  for (size_t i = 0; i < hex.size(); i += 2)
-    out.push_back(
-      static_cast<uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
-  return out;
-}
-
-std::string to_hex(const_byte_span bytes) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (auto b : bytes) {
-    out += digits[b >> 4];
-    out += digits[b & 0xf];
-  }
-  return out;
-}
-
 key32 key_of(const json& v, const char* field) {
-  auto bytes = from_hex(v[field].get<std::string>());
-  BOOST_REQUIRE_EQUAL(bytes.size(), 32u);
-  key32 k;
-  std::copy(bytes.begin(), bytes.end(), k.begin());
-  return k;
+  return key_from_hex(v[field].get<std::string>());
 }
 
 json load(const std::string& file) {
@@ -102,13 +82,8 @@ handshake_config config_of(const json& v, role side) {
   if (v.contains(field("remote_static")))
     cfg.remote_static = key_of(v, field("remote_static").c_str());
   if (v.contains(field("psks")))
-    for (const auto& psk : v[field("psks")]) {
-      auto bytes = from_hex(psk.get<std::string>());
-      BOOST_REQUIRE_EQUAL(bytes.size(), 32u);
-      key32 k;
-      std::copy(bytes.begin(), bytes.end(), k.begin());
-      cfg.psks.push_back(k);
-    }
+    for (const auto& psk : v[field("psks")])
+      cfg.psks.push_back(key_from_hex(psk.get<std::string>()));
   // The vector fixes the ephemeral key: hand it out exactly once.
   if (v.contains(field("ephemeral"))) {
     auto priv = key_of(v, field("ephemeral").c_str());
@@ -134,7 +109,7 @@ bool run_vector(const json& v) {
   auto check_bytes = [&check](const_byte_span actual,
                               const std::string& expected_hex,
                               const std::string& what) {
-    auto actual_hex = to_hex(actual);
+    auto actual_hex = hex::encode(actual.data(), actual.size());
     return check(actual_hex == expected_hex,
                  what + ": got " + actual_hex + ", want " + expected_hex);
   };

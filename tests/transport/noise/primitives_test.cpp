@@ -1,41 +1,15 @@
 #include "crust/transport/noise/primitives.hpp"
 
+#include "support/engine_test_support.hpp"
+
 #include <boost/test/unit_test.hpp>
-#include <ostream>
 #include <string>
-
-namespace crust {
-
-std::ostream& operator<<(std::ostream& os, errc x) {
-  return os << to_string(x);
-}
-
-} // namespace crust
 
 using namespace crust;
 using namespace crust::noise;
+using namespace crust::test;
 
 namespace {
-
-byte_buffer from_hex(const std::string& hex) {
-  byte_buffer out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2)
-    out.push_back(
-      static_cast<uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
-  return out;
-}
-
-key32 key_from_hex(const std::string& hex) {
-  key32 k{};
-  auto bytes = from_hex(hex);
-  BOOST_REQUIRE_EQUAL(bytes.size(), k.size());
-  std::copy(bytes.begin(), bytes.end(), k.begin());
-  return k;
-}
-
-byte_buffer bytes_of(const std::string& str) {
-  return byte_buffer(str.begin(), str.end());
-}
 
 byte_buffer to_buf(const key32& k) {
   return byte_buffer(k.begin(), k.end());

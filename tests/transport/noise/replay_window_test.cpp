@@ -1,18 +1,11 @@
 #include "crust/transport/noise/replay_window.hpp"
 
+#include "support/engine_test_support.hpp"
+
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
-#include <ostream>
 #include <random>
 #include <set>
-
-namespace crust {
-
-std::ostream& operator<<(std::ostream& os, errc x) {
-  return os << to_string(x);
-}
-
-} // namespace crust
 
 using namespace crust;
 using namespace crust::noise;
