@@ -128,5 +128,25 @@ with tempfile.TemporaryDirectory() as home:
     check(bad.returncode == 2, "exit code 2 for an out-of-range port")
     check("crust.tcp-port" in err, f"error names the option: {err.strip()}")
 
+    bad_level = start(env, "--crust.log-level=loud")
+    try:
+        _, err = bad_level.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        bad_level.kill()
+        _, err = bad_level.communicate()
+    check(bad_level.returncode == 2, "exit code 2 for an unknown log level")
+    check("crust.log-level" in err, f"error names the option: {err.strip()}")
+
+    # crust.log-level takes effect: debug shows more on stderr than error.
+    def stderr_lines(level):
+        proc = start(env, f"--crust.log-level={level}")
+        read_banner(proc)
+        stop(proc)
+        return proc.stderr.read().splitlines()
+    quiet, chatty = stderr_lines("error"), stderr_lines("debug")
+    check(len(quiet) == 0 and len(chatty) > 0,
+          f"log level applies ({len(quiet)} lines at error, "
+          f"{len(chatty)} at debug)")
+
 print(f"crust_node_test: {'FAILED' if failures else 'passed'}")
 sys.exit(1 if failures else 0)
