@@ -33,6 +33,8 @@ enum class errc : uint8_t {
   invalid_config,
   // -- crypto backend ------------------------------------------------------
   crypto_failure,
+  // -- sending -------------------------------------------------------------
+  queue_full,
   // -- network ---------------------------------------------------------------
   socket_failure,
 };
@@ -72,6 +74,9 @@ constexpr std::string_view to_string(errc code) noexcept {
     case errc::bad_peer_id: return "malformed peer id";
     case errc::invalid_config: return "invalid configuration value";
     case errc::crypto_failure: return "the crypto backend failed";
+    case errc::queue_full:
+      return "the connection's send queue is full: the peer reads too slowly "
+             "for what is being sent";
     case errc::socket_failure: return "a socket operation failed";
   }
   return "unknown error";
