@@ -33,6 +33,9 @@ enum class errc : uint8_t {
   invalid_config,
   // -- crypto backend ------------------------------------------------------
   crypto_failure,
+  // -- addresses and connection info -------------------------------------
+  bad_address,
+  bad_connection_info,
   // -- sending -------------------------------------------------------------
   queue_full,
   // -- network ---------------------------------------------------------------
@@ -74,6 +77,8 @@ constexpr std::string_view to_string(errc code) noexcept {
     case errc::bad_peer_id: return "malformed peer id";
     case errc::invalid_config: return "invalid configuration value";
     case errc::crypto_failure: return "the crypto backend failed";
+    case errc::bad_address: return "malformed address or contact";
+    case errc::bad_connection_info: return "malformed connection info";
     case errc::queue_full:
       return "the connection's send queue is full: the peer reads too slowly "
              "for what is being sent";
