@@ -6,8 +6,6 @@ namespace crust::codec {
 
 namespace {
 
-constexpr unsigned priorities = 256;
-
 std::string count_of(size_t n, const char* what) {
   auto out = std::to_string(n) + " " + what;
   if (n != 1)
