@@ -89,8 +89,8 @@ struct drop_report {
   void add(priority prio, size_t messages, size_t bytes);
 };
 
-/// E.g. "dropped 3 messages (300 bytes) with priority >= 2: 1 of priority 2
-/// (100 bytes), 2 of priority 5 (200 bytes)"; "nothing dropped" if empty.
+/// E.g. "dropped 3 messages (300 bytes): 1 of priority 2 (100 bytes), 2 of
+/// priority 5 (200 bytes)"; "nothing dropped" if empty.
 std::string to_string(const drop_report& report);
 
 /// One connection's outgoing messages, sans-I/O: a FIFO per priority, drained
@@ -107,8 +107,10 @@ std::string to_string(const drop_report& report);
 /// clamp keeps every FIFO in time order whatever the caller passes).
 ///
 /// Push and pop are O(1) amortised: the most urgent non-empty priority is a
-/// bit scan, and expiry rescans the queues only once `now` passes a lower
-/// bound of the next deadline.
+/// bit scan, and the drop rule looks at the non-empty queues (at most 254)
+/// only once `now` passes a lower bound of the next deadline; such a look
+/// either drops messages or makes the bound exact. `next_expiry` always looks
+/// at the non-empty droppable queues.
 class send_queue {
 public:
   explicit send_queue(send_queue_config cfg = {});
