@@ -1,10 +1,12 @@
 #pragma once
 
+#include "crust/messages/ban.hpp"
 #include "crust/messages/peer_id.hpp"
 #include "crust/messages/type_ids.hpp"
 
 #include <caf/replies_to.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/timespan.hpp>
 #include <caf/type_id.hpp>
 #include <caf/typed_actor.hpp>
 #include <caf/typed_behavior.hpp>
@@ -12,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 /// Every typed actor interface of crust. Roles are named in upper case in the
 /// comments; each handler line says what it does.
@@ -28,11 +31,60 @@ using node_actor = caf::typed_actor<
   // Returns how many connections the LISTENER reported so far.
   caf::replies_to<atom::get, atom::stats>::with<uint64_t>>;
 
+/// A BLACKLIST SINK: an actor subscribed to the BLACKLIST (the SUPERVISOR,
+/// which disconnects every banned peer of a notification in one go).
+using blacklist_sink_actor = caf::typed_actor<
+  // Peers and addresses newly banned by one request, all together.
+  caf::reacts_to<atom::banned, ban_set>>;
+
+/// The BLACKLIST: bans by peer id and by IP address, for the session or until
+/// an expiry; in memory unless the user saves them. A re-ban never shortens a
+/// ban (the later expiry wins, a session ban stays one); unban first to
+/// shorten. Addresses are IPv4 or IPv6 text, normalised (bad text is refused
+/// with `errc::invalid_config`). Ban requests answer with what was not banned
+/// before and tell each subscriber the same set in one `banned` message.
+using blacklist_actor = caf::typed_actor<
+  // Bans every peer of the set for the session (a zero id refuses them all).
+  caf::replies_to<atom::ban, std::vector<peer_id>>::with<ban_set>,
+  // Bans every peer of the set for `ttl` (positive).
+  caf::replies_to<atom::ban, std::vector<peer_id>,
+                  caf::timespan>::with<ban_set>,
+  // Bans an IP address for the session.
+  caf::replies_to<atom::ban, std::string>::with<ban_set>,
+  // Bans an IP address for `ttl` (positive).
+  caf::replies_to<atom::ban, std::string, caf::timespan>::with<ban_set>,
+  // Lifts the ban of a peer; true if it was banned.
+  caf::replies_to<atom::unban, peer_id>::with<bool>,
+  // Lifts the ban of an IP address; true if it was banned.
+  caf::replies_to<atom::unban, std::string>::with<bool>,
+  // True if the peer is banned.
+  caf::replies_to<atom::is_banned, peer_id>::with<bool>,
+  // True if the IP address is banned.
+  caf::replies_to<atom::is_banned, std::string>::with<bool>,
+  // Every ban in force, with the time each has left.
+  caf::replies_to<atom::list>::with<ban_list>,
+  // Adds a SINK (monitored, dropped when it dies); one `banned` per request.
+  caf::reacts_to<atom::subscribe, blacklist_sink_actor>,
+  // Removes a SINK.
+  caf::reacts_to<atom::unsubscribe, blacklist_sink_actor>,
+  // Writes every ban to the JSON file at `path` atomically; returns the
+  // number of bans written. Blocking I/O: an explicit, rare user request.
+  caf::replies_to<atom::save, std::string>::with<uint64_t>,
+  // Merges the bans of the JSON file at `path` (all or nothing); returns the
+  // newly banned, whom the SINKS are told about as for a ban request.
+  caf::replies_to<atom::load, std::string>::with<ban_set>,
+  // INTERNAL: the expiry timer of a peer ban; re-checked on arrival.
+  caf::reacts_to<atom::expire, peer_id>,
+  // INTERNAL: the expiry timer of an address ban; re-checked on arrival.
+  caf::reacts_to<atom::expire, std::string>>;
+
 } // namespace crust
 
 // Actor handles, chained after the `crust` block.
 CAF_BEGIN_TYPE_ID_BLOCK(crust_actors, caf::id_block::crust::end)
 
   CAF_ADD_TYPE_ID(crust_actors, (crust::node_actor))
+  CAF_ADD_TYPE_ID(crust_actors, (crust::blacklist_sink_actor))
+  CAF_ADD_TYPE_ID(crust_actors, (crust::blacklist_actor))
 
 CAF_END_TYPE_ID_BLOCK(crust_actors)

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "crust/messages/ban.hpp"
 #include "crust/messages/errc.hpp"
 #include "crust/messages/expected.hpp"
 #include "crust/messages/peer_id.hpp"
@@ -10,6 +11,8 @@
 #include <caf/make_message.hpp>
 #include <caf/message.hpp>
 #include <caf/type_id.hpp>
+
+#include <vector>
 
 // The crust type-ID block: every message type and atom crust defines. Actor
 // handles follow in the `crust_actors` block at the end of
@@ -28,6 +31,31 @@ CAF_BEGIN_TYPE_ID_BLOCK(crust, caf::first_custom_type_id)
   CAF_ADD_ATOM(crust, crust::atom, id, "id")
   /// Selects counters in a `get` request.
   CAF_ADD_ATOM(crust, crust::atom, stats, "stats")
+
+  // -- BLACKLIST (messages/ban.hpp) -------------------------------------------
+
+  CAF_ADD_TYPE_ID(crust, (std::vector<crust::peer_id>))
+  CAF_ADD_TYPE_ID(crust, (crust::ban_set))
+  CAF_ADD_TYPE_ID(crust, (crust::peer_ban))
+  CAF_ADD_TYPE_ID(crust, (crust::address_ban))
+  CAF_ADD_TYPE_ID(crust, (crust::ban_list))
+
+  /// Bans peers or an address.
+  CAF_ADD_ATOM(crust, crust::atom, ban, "ban")
+  /// Lifts a ban.
+  CAF_ADD_ATOM(crust, crust::atom, unban, "unban")
+  /// Asks whether a peer or an address is banned.
+  CAF_ADD_ATOM(crust, crust::atom, is_banned, "isBanned")
+  /// Notifies a subscriber of newly banned peers and addresses.
+  CAF_ADD_ATOM(crust, crust::atom, banned, "banned")
+  /// Asks for every entry (of a blacklist, ...).
+  CAF_ADD_ATOM(crust, crust::atom, list, "list")
+  /// Writes state to a file.
+  CAF_ADD_ATOM(crust, crust::atom, save, "save")
+  /// Reads state from a file.
+  CAF_ADD_ATOM(crust, crust::atom, load, "load")
+  /// A timer for something that expires went off.
+  CAF_ADD_ATOM(crust, crust::atom, expire, "expire")
 
 CAF_END_TYPE_ID_BLOCK(crust)
 
@@ -55,8 +83,14 @@ constexpr pong pong_v = pong{};
 using put = caf::put_atom;
 constexpr put put_v = put{};
 
+using subscribe = caf::subscribe_atom;
+constexpr subscribe subscribe_v = subscribe{};
+
 using tick = caf::tick_atom;
 constexpr tick tick_v = tick{};
+
+using unsubscribe = caf::unsubscribe_atom;
+constexpr unsubscribe unsubscribe_v = unsubscribe{};
 
 } // namespace crust::atom
 
