@@ -1,9 +1,11 @@
 #pragma once
 
 #include "crust/messages/ban.hpp"
+#include "crust/messages/connection_events.hpp"
 #include "crust/messages/peer_id.hpp"
 #include "crust/messages/type_ids.hpp"
 
+#include <caf/error.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/timespan.hpp>
@@ -78,6 +80,55 @@ using blacklist_actor = caf::typed_actor<
   // INTERNAL: the expiry timer of an address ban; re-checked on arrival.
   caf::reacts_to<atom::expire, std::string>>;
 
+/// A BYTE PIPE: carries a CONNECTION's bytes to and from its peer (a TCP
+/// stream; an in-memory pipe in tests). It hands inbound bytes to its
+/// CONNECTION as `(received, bytes)` and reports the end of its transport as
+/// `(closed, reason)`.
+using byte_pipe_actor = caf::typed_actor<
+  // Writes `bytes` after every earlier write; writes never interleave.
+  caf::reacts_to<atom::write, std::vector<uint8_t>>,
+  // The CONNECTION processed `n` more received bytes (back-pressure credit).
+  caf::reacts_to<atom::ack, uint64_t>,
+  // Writes what is pending, then closes the transport and quits.
+  caf::reacts_to<atom::close>>;
+
+/// A CONNECTION SINK: the owner of CONNECTIONS (the SUPERVISOR; tests),
+/// told what happens on each (messages/connection_events.hpp). The sending
+/// CONNECTION is the message's sender.
+using connection_sink_actor = caf::typed_actor<
+  // The handshake completed; first event of a connection.
+  caf::reacts_to<connected>,
+  // A complete message arrived.
+  caf::reacts_to<new_message>,
+  // The connection ended (peer closed, transport failed, silence).
+  caf::reacts_to<lost_peer>,
+  // The peer sent a forged or malformed frame; the connection ended.
+  caf::reacts_to<peer_misbehaved>,
+  // A `send` was refused as too large; the message is handed back.
+  caf::reacts_to<message_too_large>>;
+
+/// A CONNECTION: one secure channel to one peer over one BYTE PIPE. Runs the
+/// handshake (with a deadline and a byte bound), then framing, heartbeat and
+/// the inactivity check. Dies with a reason on any failure; a local `close`
+/// is the only normal exit.
+using connection_actor = caf::typed_actor<
+  // The BYTE PIPE delivers bytes from the peer.
+  caf::reacts_to<atom::received, std::vector<uint8_t>>,
+  // The BYTE PIPE's transport ended (none: orderly end of stream).
+  caf::reacts_to<atom::closed, caf::error>,
+  // Sends one application message (queued until the handshake completes).
+  caf::reacts_to<atom::send, std::vector<uint8_t>>,
+  // Sends a close frame, closes the BYTE PIPE and quits normally.
+  caf::reacts_to<atom::close>,
+  // Returns the connection's counters.
+  caf::replies_to<atom::get, atom::stats>::with<connection_stats>,
+  // INTERNAL: the handshake deadline.
+  caf::reacts_to<atom::timeout, atom::handshake>,
+  // INTERNAL: time to check whether a keepalive is due.
+  caf::reacts_to<atom::timeout, atom::heartbeat>,
+  // INTERNAL: time to check whether the peer has been silent too long.
+  caf::reacts_to<atom::timeout, atom::silence>>;
+
 } // namespace crust
 
 // Actor handles, chained after the `crust` block.
@@ -86,5 +137,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(crust_actors, caf::id_block::crust::end)
   CAF_ADD_TYPE_ID(crust_actors, (crust::node_actor))
   CAF_ADD_TYPE_ID(crust_actors, (crust::blacklist_sink_actor))
   CAF_ADD_TYPE_ID(crust_actors, (crust::blacklist_actor))
+  CAF_ADD_TYPE_ID(crust_actors, (crust::byte_pipe_actor))
+  CAF_ADD_TYPE_ID(crust_actors, (crust::connection_sink_actor))
+  CAF_ADD_TYPE_ID(crust_actors, (crust::connection_actor))
 
 CAF_END_TYPE_ID_BLOCK(crust_actors)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "crust/messages/ban.hpp"
+#include "crust/messages/connection_events.hpp"
 #include "crust/messages/errc.hpp"
 #include "crust/messages/expected.hpp"
 #include "crust/messages/peer_id.hpp"
@@ -12,6 +13,7 @@
 #include <caf/message.hpp>
 #include <caf/type_id.hpp>
 
+#include <cstdint>
 #include <vector>
 
 // The crust type-ID block: every message type and atom crust defines. Actor
@@ -57,6 +59,33 @@ CAF_BEGIN_TYPE_ID_BLOCK(crust, caf::first_custom_type_id)
   /// A timer for something that expires went off.
   CAF_ADD_ATOM(crust, crust::atom, expire, "expire")
 
+  // -- CONNECTION (messages/connection_events.hpp) ---------------------------
+
+  CAF_ADD_TYPE_ID(crust, (std::vector<uint8_t>))
+  CAF_ADD_TYPE_ID(crust, (crust::connected))
+  CAF_ADD_TYPE_ID(crust, (crust::new_message))
+  CAF_ADD_TYPE_ID(crust, (crust::lost_peer))
+  CAF_ADD_TYPE_ID(crust, (crust::peer_misbehaved))
+  CAF_ADD_TYPE_ID(crust, (crust::message_too_large))
+  CAF_ADD_TYPE_ID(crust, (crust::connection_stats))
+
+  /// Bytes for a BYTE PIPE to write.
+  CAF_ADD_ATOM(crust, crust::atom, write, "write")
+  /// Inbound bytes the receiver has processed (back-pressure credit).
+  CAF_ADD_ATOM(crust, crust::atom, ack, "ack")
+  /// Bytes a BYTE PIPE received from the peer.
+  CAF_ADD_ATOM(crust, crust::atom, received, "received")
+  /// A BYTE PIPE's transport closed.
+  CAF_ADD_ATOM(crust, crust::atom, closed, "closed")
+  /// Sends an application message.
+  CAF_ADD_ATOM(crust, crust::atom, send, "send")
+  /// Names the handshake deadline in a `timeout`.
+  CAF_ADD_ATOM(crust, crust::atom, handshake, "handshake")
+  /// Names the heartbeat timer in a `timeout`.
+  CAF_ADD_ATOM(crust, crust::atom, heartbeat, "heartbeat")
+  /// Names the inactivity (lost peer) timer in a `timeout`.
+  CAF_ADD_ATOM(crust, crust::atom, silence, "silence")
+
 CAF_END_TYPE_ID_BLOCK(crust)
 
 // Lets handlers `return crust::errc::...;` and `caf::error{errc, detail}`.
@@ -67,6 +96,9 @@ namespace crust::atom {
 // CAF's predefined atoms under crust's names.
 using add = caf::add_atom;
 constexpr add add_v = add{};
+
+using close = caf::close_atom;
+constexpr close close_v = close{};
 
 using get = caf::get_atom;
 constexpr get get_v = get{};
@@ -88,6 +120,9 @@ constexpr subscribe subscribe_v = subscribe{};
 
 using tick = caf::tick_atom;
 constexpr tick tick_v = tick{};
+
+using timeout = caf::timeout_atom;
+constexpr timeout timeout_v = timeout{};
 
 using unsubscribe = caf::unsubscribe_atom;
 constexpr unsubscribe unsubscribe_v = unsubscribe{};
