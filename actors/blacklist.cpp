@@ -1,6 +1,7 @@
 #include "crust/actors/blacklist.hpp"
 
 #include "crust/messages/log.hpp"
+#include "crust/transport/codec/endpoint.hpp"
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -8,14 +9,12 @@
 #include <caf/sec.hpp>
 
 #include <algorithm>
-#include <arpa/inet.h>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <limits>
-#include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -40,7 +39,7 @@ constexpr off_t max_file_size = 16 * 1024 * 1024;
 
 // -- errors (one place, so that dedicated codes can replace these) -----------
 
-/// A bad address text, a bad expiry: the caller's argument is invalid.
+/// A bad expiry or file path: the caller's argument is invalid.
 caf::error bad_argument(std::string detail) {
   return to_error(failure{errc::invalid_config, std::move(detail)});
 }
@@ -57,28 +56,6 @@ caf::error file_error(const std::string& what, const std::string& path,
 caf::error corrupt_file(const std::string& path, const std::string& detail) {
   return to_error(
     failure{errc::malformed_message, "blacklist file " + path + ": " + detail});
-}
-
-/// `text` in quotes for an error message: at most 64 characters, anything
-/// but printable ASCII as `\xNN`.
-std::string quoted(std::string_view text) {
-  constexpr size_t max_shown = 64;
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (size_t i = 0; i < text.size() && i < max_shown; ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += digits[c >> 4];
-      out += digits[c & 0x0f];
-    }
-  }
-  if (text.size() > max_shown)
-    out += "...";
-  out += '"';
-  return out;
 }
 
 // -- ban maps ---------------------------------------------------------------
@@ -473,39 +450,21 @@ caf::expected<pending_bans> parse_file(const std::string& content,
 // ------------------------------------------------------------------
 
 expected<std::string> canonical_address(std::string_view text) {
-  auto refuse = [&] {
-    return failure{errc::invalid_config,
-                   "not an IPv4 or IPv6 address: " + quoted(text)};
-  };
-  // inet_pton stops at a NUL; anything after it must not slip through.
-  if (text.empty() || text.size() > INET6_ADDRSTRLEN
-      || text.find('\0') != std::string_view::npos)
-    return refuse();
-  std::string str{text};
-  char buf[INET6_ADDRSTRLEN] = {};
-  in_addr v4{};
-  if (::inet_pton(AF_INET, str.c_str(), &v4) == 1) {
-    if (::inet_ntop(AF_INET, &v4, buf, sizeof(buf)) == nullptr)
-      return refuse();
-    return std::string{buf};
+  auto ip = ip_address::parse(text);
+  if (!ip)
+    return ip.error();
+  if (ip->is_v6()) {
+    const auto* bytes = ip->data();
+    auto v4_mapped = std::all_of(bytes, bytes + 10,
+                                 [](uint8_t b) {
+                                   return b == 0;
+                                 })
+                     && bytes[10] == 0xff && bytes[11] == 0xff;
+    if (v4_mapped)
+      return ip_address::v4({bytes[12], bytes[13], bytes[14], bytes[15]})
+        .to_string();
   }
-  in6_addr v6{};
-  if (::inet_pton(AF_INET6, str.c_str(), &v6) != 1)
-    return refuse();
-  const auto* bytes = v6.s6_addr;
-  bool v4_mapped = std::all_of(bytes, bytes + 10,
-                               [](uint8_t b) {
-                                 return b == 0;
-                               })
-                   && bytes[10] == 0xff && bytes[11] == 0xff;
-  if (v4_mapped) {
-    std::memcpy(&v4, bytes + 12, sizeof(v4));
-    if (::inet_ntop(AF_INET, &v4, buf, sizeof(buf)) == nullptr)
-      return refuse();
-  } else if (::inet_ntop(AF_INET6, &v6, buf, sizeof(buf)) == nullptr) {
-    return refuse();
-  }
-  return std::string{buf};
+  return ip->to_string();
 }
 
 // -- blacklist_state ----------------------------------------------------------

@@ -19,10 +19,10 @@
 namespace crust {
 
 /// Normalises the text of an IPv4 or IPv6 address (no port, no zone) to its
-/// canonical form: `inet_pton`, then `inet_ntop`, and an IPv4-mapped IPv6
-/// address (`::ffff:192.0.2.1`, as a dual-stack socket reports IPv4 peers)
-/// becomes the IPv4 address. Fails with `errc::invalid_config` naming the
-/// text.
+/// canonical form: `ip_address::parse`, then `to_string` (RFC 5952), and an
+/// IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, as a dual-stack socket
+/// reports IPv4 peers) becomes the IPv4 address. Fails with
+/// `errc::bad_address` naming the text and the problem.
 expected<std::string> canonical_address(std::string_view text);
 
 /// Settings of the BLACKLIST.

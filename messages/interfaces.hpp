@@ -43,7 +43,7 @@ using blacklist_sink_actor = caf::typed_actor<
 /// an expiry; in memory unless the user saves them. A re-ban never shortens a
 /// ban (the later expiry wins, a session ban stays one); unban first to
 /// shorten. Addresses are IPv4 or IPv6 text, normalised (bad text is refused
-/// with `errc::invalid_config`). Ban requests answer with what was not banned
+/// with `errc::bad_address`). Ban requests answer with what was not banned
 /// before and tell each subscriber the same set in one `banned` message.
 using blacklist_actor = caf::typed_actor<
   // Bans every peer of the set for the session (a zero id refuses them all).

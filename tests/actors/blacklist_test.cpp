@@ -366,18 +366,16 @@ BOOST_AUTO_TEST_CASE(bad_addresses_and_expiries_are_refused) {
                           "[::1]", "fe80::1%eth0", "host.example", " 192.0.2.1",
                           "2001:db8:::1", "1.2.3.4/24"}) {
     auto text = failure_of(atom::ban_v, std::string{bad});
-    BOOST_CHECK_MESSAGE(contains(text, "not an IPv4 or IPv6 address: \""
-                                         + std::string{bad} + "\""),
-                        text);
+    BOOST_CHECK_MESSAGE(contains(text, "malformed address or contact"), text);
     text = failure_of(atom::is_banned_v, std::string{bad});
-    BOOST_CHECK_MESSAGE(contains(text, "not an IPv4 or IPv6 address"), text);
+    BOOST_CHECK_MESSAGE(contains(text, "malformed address or contact"), text);
   }
-  // A NUL cannot hide trailing text from inet_pton.
+  // A NUL cannot hide trailing text.
   auto text = failure_of(atom::ban_v, std::string{"1.2.3.4\0junk", 12});
-  BOOST_CHECK_MESSAGE(contains(text, "1.2.3.4\\x00junk"), text);
+  BOOST_CHECK_MESSAGE(contains(text, "'\\x00' at position 7"), text);
   auto err = error_of(bl, atom::unban_v, std::string{"nope"});
   BOOST_CHECK(err.category() == error_category);
-  BOOST_CHECK(err.code() == static_cast<uint8_t>(errc::invalid_config));
+  BOOST_CHECK(err.code() == static_cast<uint8_t>(errc::bad_address));
   // Expiries must be positive.
   text = failure_of(atom::ban_v, peers{pid(1)}, caf::timespan{0});
   BOOST_CHECK_MESSAGE(contains(text, "expiry must be positive"), text);
@@ -504,8 +502,7 @@ BOOST_AUTO_TEST_CASE(corrupt_or_missing_files_change_nothing) {
      "peers[1] is not an object"},
     {"{\"format\": \"crust-blacklist\", \"version\": 1, \"peers\": ["
        + good_peer + "], \"addresses\": [{\"address\": \"1.2.3\"}]}",
-     "addresses[0]: invalid configuration value: not an IPv4 or IPv6 "
-     "address"},
+     "addresses[0]: malformed address or contact"},
     {"{\"format\": \"crust-blacklist\", \"version\": 1, \"addresses\": "
      "[{\"address\": \"192.0.2.1\", \"expires_at_ms\": \"soon\"}]}",
      "\"expires_at_ms\" is not an integer"},
