@@ -16,6 +16,9 @@
 /// transport/).
 namespace crust {
 
+/// transport/tcp_stream.hpp: a TCP socket on the io thread.
+class tcp_stream;
+
 /// The secure-channel handshake completed: `peer` proved that it holds the
 /// static key with this id (and, if one was dialled, it is the expected one).
 /// Sent once, before any other event of the connection.
@@ -107,3 +110,8 @@ typename Inspector::result_type inspect(Inspector& f, connection_stats& x) {
 }
 
 } // namespace crust
+
+// An accepted TCP stream travels from the io thread to the actor that wires
+// it to a CONNECTION, as `(accepted, std::shared_ptr<tcp_stream>)`. Local only:
+// a socket cannot leave the process, and CAF's serializer would skip it.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<crust::tcp_stream>)

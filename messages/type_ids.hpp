@@ -14,6 +14,7 @@
 #include <caf/type_id.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 // The crust type-ID block: every message type and atom crust defines. Actor
@@ -68,6 +69,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(crust, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(crust, (crust::peer_misbehaved))
   CAF_ADD_TYPE_ID(crust, (crust::message_too_large))
   CAF_ADD_TYPE_ID(crust, (crust::connection_stats))
+  CAF_ADD_TYPE_ID(crust, (std::shared_ptr<crust::tcp_stream>))
 
   /// Bytes for a BYTE PIPE to write.
   CAF_ADD_ATOM(crust, crust::atom, write, "write")
