@@ -2,6 +2,7 @@
 
 #include "crust/messages/log.hpp"
 #include "crust/transport/codec/endpoint.hpp"
+#include "crust/transport/fd_guard.hpp"
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -196,36 +197,6 @@ caf::result<ban_set> ban_address(self_pointer self, const std::string& text,
 
 // -- files
 // ----------------------------------------------------------------------
-
-/// Owns a file descriptor.
-class fd_guard {
-public:
-  explicit fd_guard(int fd) noexcept : fd_(fd) {
-    // nop
-  }
-
-  fd_guard(const fd_guard&) = delete;
-  fd_guard& operator=(const fd_guard&) = delete;
-
-  ~fd_guard() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-
-  int get() const noexcept {
-    return fd_;
-  }
-
-  /// Closes now; 0 or -1 with errno set.
-  int close() noexcept {
-    auto fd = fd_;
-    fd_ = -1;
-    return ::close(fd);
-  }
-
-private:
-  int fd_;
-};
 
 /// Reads the whole regular file at `path` (at most `max_file_size` bytes).
 caf::expected<std::string> read_file(const std::string& path) {

@@ -41,4 +41,15 @@ inline std::string encode(const uint8_t* data, size_t size) {
   return out;
 }
 
+/// A character as a person can read it in an error message: printable ASCII
+/// as itself, anything else as \xNN.
+inline std::string printable(char c) {
+  auto u = static_cast<unsigned char>(c);
+  if (u >= 0x20 && u < 0x7f)
+    return std::string(1, c);
+  std::string out = "\\x";
+  append(out, u);
+  return out;
+}
+
 } // namespace crust::hex

@@ -7,20 +7,7 @@
 
 namespace crust {
 
-namespace {
-
-/// A character as a person can read it in an error message: printable ASCII
-/// as itself, anything else as \xNN.
-std::string printable(char c) {
-  auto u = static_cast<unsigned char>(c);
-  if (u >= 0x20 && u < 0x7f)
-    return std::string(1, c);
-  std::string out = "\\x";
-  hex::append(out, u);
-  return out;
-}
-
-} // namespace
+namespace {} // namespace
 
 expected<peer_id> peer_id::parse(std::string_view hex) {
   if (hex.size() != hex_size)
@@ -30,7 +17,7 @@ expected<peer_id> peer_id::parse(std::string_view hex) {
   for (size_t i = 0; i < hex.size(); ++i) {
     auto value = hex::value(hex[i]);
     if (value < 0)
-      return {errc::bad_peer_id, "invalid character '" + printable(hex[i])
+      return {errc::bad_peer_id, "invalid character '" + hex::printable(hex[i])
                                    + "' at position " + std::to_string(i)};
     auto& byte = bytes[i / 2];
     byte = static_cast<uint8_t>((byte << 4) | value);

@@ -1,6 +1,7 @@
 #include "crust/transport/identity.hpp"
 
 #include "crust/messages/hex.hpp"
+#include "crust/transport/fd_guard.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -19,36 +20,6 @@ namespace {
 
 /// Larger key files are refused before they are read completely.
 constexpr size_t max_key_file_size = 4096;
-
-/// Closes a file descriptor when it goes out of scope.
-class fd_guard {
-public:
-  explicit fd_guard(int fd) noexcept : fd_(fd) {
-    // nop
-  }
-
-  fd_guard(const fd_guard&) = delete;
-  fd_guard& operator=(const fd_guard&) = delete;
-
-  ~fd_guard() {
-    if (fd_ >= 0)
-      ::close(fd_);
-  }
-
-  int get() const noexcept {
-    return fd_;
-  }
-
-  /// Closes now and reports the result (errors of delayed writes show here).
-  int close() noexcept {
-    auto fd = fd_;
-    fd_ = -1;
-    return ::close(fd);
-  }
-
-private:
-  int fd_;
-};
 
 /// Wipes a string holding key material when it goes out of scope.
 class wipe_guard {

@@ -285,7 +285,7 @@ public_connection_info::from_text(std::string_view text) {
   for (size_t i = 0; i < body.size(); ++i) {
     auto value = base32_value(body[i]);
     if (value < 0) {
-      auto why = "invalid character '" + detail::printable(body[i])
+      auto why = "invalid character '" + hex::printable(body[i])
                  + "' at position " + num(body_pos + i)
                  + " (expected a to z or 2 to 7";
       if (body[i] >= 'A' && body[i] <= 'Z')
@@ -304,7 +304,7 @@ public_connection_info::from_text(std::string_view text) {
     return bad("truncated: " + num(body.size())
                + " characters after the prefix do not make whole bytes");
   if ((acc & ((1u << bits) - 1)) != 0)
-    return bad("invalid last character '" + detail::printable(body.back())
+    return bad("invalid last character '" + hex::printable(body.back())
                + "' at position " + num(body_pos + body.size() - 1)
                + ": its unused low bits must be zero (mistyped?)");
   if (bytes.size() <= checksum_size)

@@ -32,7 +32,7 @@ std::string at(size_t pos) {
 std::string quoted(std::string_view text) {
   std::string out = "'";
   for (size_t i = 0; i < text.size() && i < max_quoted; ++i)
-    out += detail::printable(text[i]);
+    out += hex::printable(text[i]);
   if (text.size() > max_quoted)
     out += "...";
   out += '\'';
@@ -46,7 +46,7 @@ failure bad(std::string detail) {
 failure bad_char(std::string_view text, size_t i, size_t offset,
                  std::string_view where) {
   std::string out = "invalid character '";
-  out += detail::printable(text[i]);
+  out += hex::printable(text[i]);
   out += "' ";
   out += at(offset + i);
   out += where;
@@ -122,7 +122,7 @@ expected<uint16_t> parse_port(std::string_view text, size_t offset) {
   if (digits == 0)
     return bad_char(text, 0, offset, " (expected a port, 1 to 65535)");
   if (digits < text.size())
-    return bad("unexpected character '" + detail::printable(text[digits]) + "' "
+    return bad("unexpected character '" + hex::printable(text[digits]) + "' "
                + at(offset + digits) + " after the port");
   // Five digits cannot overflow; more are out of range anyway.
   uint32_t value = 0;
@@ -182,7 +182,7 @@ expected<endpoint> parse_address_and_port(std::string_view text, size_t offset,
     if (close + 1 == text.size())
       return bad("missing ':port' after ']' " + at(offset + close));
     if (text[close + 1] != ':')
-      return bad("unexpected character '" + detail::printable(text[close + 1])
+      return bad("unexpected character '" + hex::printable(text[close + 1])
                  + "' " + at(offset + close + 1) + " after ']' (expected ':')");
     colon = close + 1;
   } else {
@@ -378,16 +378,3 @@ std::ostream& operator<<(std::ostream& out, const contact& x) {
 }
 
 } // namespace crust
-
-namespace crust::detail {
-
-std::string printable(char c) {
-  auto u = static_cast<unsigned char>(c);
-  if (u >= 0x20 && u < 0x7f)
-    return std::string(1, c);
-  std::string out = "\\x";
-  hex::append(out, u);
-  return out;
-}
-
-} // namespace crust::detail

@@ -188,11 +188,3 @@ inline bool operator!=(const contact& x, const contact& y) noexcept {
 }
 
 } // namespace crust
-
-namespace crust::detail {
-
-/// A character as a person can read it in an error message: printable ASCII
-/// as itself, anything else as `\xNN`.
-std::string printable(char c);
-
-} // namespace crust::detail
