@@ -1,5 +1,7 @@
 #include "crust/transport/codec/send_queue.hpp"
 
+#include "support/send_queue_model.hpp"
+
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <cstdint>
@@ -54,116 +56,7 @@ send_queue_config small_config() {
   return cfg;
 }
 
-// -- reference model ----------------------------------------------------------
-
-/// The drop rule as written in the original: a map of FIFOs, scanned
-/// naively. Copyable, so that "what would expire do at t" can be asked.
-struct model {
-  struct item {
-    byte_buffer payload;
-    time_point at;
-  };
-
-  send_queue_config cfg;
-  std::map<priority, std::deque<item>> lanes;
-  uint64_t dropped_messages = 0;
-  uint64_t dropped_bytes = 0;
-  time_point latest = time_point::min();
-
-  size_t bytes() const {
-    size_t n = 0;
-    for (auto& [p, q] : lanes)
-      for (auto& x : q)
-        n += x.payload.size();
-    return n;
-  }
-
-  size_t size() const {
-    size_t n = 0;
-    for (auto& [p, q] : lanes)
-      n += q.size();
-    return n;
-  }
-
-  errc push(priority p, const byte_buffer& m, time_point now) {
-    if (m.size() > cfg.max_message_size)
-      return errc::message_too_large;
-    if (bytes() + m.size() > cfg.max_bytes)
-      return errc::queue_full;
-    latest = std::max(latest, now);
-    lanes[p].push_back({m, latest});
-    return errc::none;
-  }
-
-  std::vector<priority_count> expire(time_point now) {
-    latest = std::max(latest, now);
-    now = latest;
-    std::vector<priority_count> out;
-    bool dropping = false;
-    for (auto& [p, q] : lanes) {
-      if (q.empty() || p < 2)
-        continue;
-      if (!dropping && now - q.front().at > cfg.expiry)
-        dropping = true;
-      if (dropping) {
-        priority_count c{p, q.size(), 0};
-        for (auto& x : q)
-          c.bytes += x.payload.size();
-        dropped_messages += c.messages;
-        dropped_bytes += c.bytes;
-        out.push_back(c);
-        q.clear();
-      }
-    }
-    return out;
-  }
-
-  std::optional<item> pop(time_point now, std::vector<priority_count>& dropped,
-                          priority& prio) {
-    auto d = expire(now);
-    dropped.insert(dropped.end(), d.begin(), d.end());
-    for (auto& [p, q] : lanes) {
-      if (q.empty())
-        continue;
-      auto out = std::move(q.front());
-      q.pop_front();
-      prio = p;
-      return out;
-    }
-    return std::nullopt;
-  }
-
-  std::optional<time_point> next_expiry() const {
-    std::optional<time_point> oldest;
-    for (auto& [p, q] : lanes)
-      if (p >= 2 && !q.empty())
-        oldest = oldest ? std::min(*oldest, q.front().at) : q.front().at;
-    if (!oldest)
-      return std::nullopt;
-    return *oldest + cfg.expiry + 1ns;
-  }
-
-  std::vector<priority_count> queued() const {
-    std::vector<priority_count> out;
-    for (auto& [p, q] : lanes) {
-      if (q.empty())
-        continue;
-      priority_count c{p, q.size(), 0};
-      for (auto& x : q)
-        c.bytes += x.payload.size();
-      out.push_back(c);
-    }
-    return out;
-  }
-};
-
-/// Drop reports merge per priority; the model's may list a priority twice.
-std::vector<priority_count> merged(const std::vector<priority_count>& xs) {
-  drop_report r;
-  for (auto& x : xs)
-    r.add(x.prio, x.messages, x.bytes);
-  return r.dropped;
-}
+using model = crust::test::send_queue_model;
 
 bool same(const std::vector<priority_count>& x,
           const std::vector<priority_count>& y) {
@@ -629,21 +522,20 @@ BOOST_AUTO_TEST_CASE(matches_the_reference_model) {
           if (got.code() == errc::queue_full)
             saw_full = true;
         } else if (op < pop_end) {
-          std::vector<priority_count> want_dropped;
-          priority want_prio = 0;
-          auto want = ref.pop(now, want_dropped, want_prio);
+          drop_report want_dropped;
+          auto want = ref.pop(now, want_dropped);
           drop_report dropped;
           auto got = q.pop(now, dropped);
-          BOOST_REQUIRE(same(dropped.dropped, merged(want_dropped)));
+          BOOST_REQUIRE(same(dropped.dropped, want_dropped.dropped));
           BOOST_REQUIRE_EQUAL(got.has_value(), want.has_value());
           if (got) {
-            BOOST_REQUIRE_EQUAL(int{got->prio}, int{want_prio});
+            BOOST_REQUIRE_EQUAL(int{got->prio}, int{want->prio});
             BOOST_REQUIRE(got->payload == want->payload);
-            BOOST_REQUIRE(got->enqueued == want->at);
+            BOOST_REQUIRE(got->enqueued == want->enqueued);
           }
         } else if (op < pop_end + 5) {
           auto want = ref.expire(now);
-          BOOST_REQUIRE(same(q.expire(now).dropped, merged(want)));
+          BOOST_REQUIRE(same(q.expire(now).dropped, want.dropped));
         } else if (op == 98) {
           // Time points from a clock that steps back must not break it.
           now -= std::chrono::milliseconds{below(5'000)};
@@ -651,12 +543,8 @@ BOOST_AUTO_TEST_CASE(matches_the_reference_model) {
           now += std::chrono::milliseconds{
             below(cfg.expiry.count() / 1'000'000 / 40 + 2)};
         } else {
-          auto want = ref.queued();
-          drop_report r = q.clear();
-          BOOST_REQUIRE(same(r.dropped, want));
-          ref.lanes.clear();
-          ref.dropped_messages += r.messages();
-          ref.dropped_bytes += r.bytes();
+          auto want = ref.clear();
+          BOOST_REQUIRE(same(q.clear().dropped, want.dropped));
         }
         BOOST_REQUIRE_EQUAL(q.size(), ref.size());
         BOOST_REQUIRE_EQUAL(q.bytes(), ref.bytes());
