@@ -1,14 +1,18 @@
 #include "crust/messages/config.hpp"
 
 #include "crust/messages/log.hpp"
+#include "crust/messages/hex.hpp"
 #include "crust/messages/type_ids.hpp"
+#include "crust/transport/codec/endpoint.hpp"
 
 #include <caf/config_option_adder.hpp>
 #include <caf/config_option_set.hpp>
 #include <caf/config_value.hpp>
 #include <caf/settings.hpp>
 
+#include <limits>
 #include <string_view>
+#include <utility>
 
 namespace crust {
 
@@ -19,6 +23,19 @@ constexpr std::string_view opt_network_name = "crust.network-name";
 constexpr std::string_view opt_key_file = "crust.key-file";
 constexpr std::string_view opt_tcp_port = "crust.tcp-port";
 constexpr std::string_view opt_max_message_size = "crust.max-message-size";
+constexpr std::string_view opt_handshake_timeout = "crust.handshake-timeout";
+constexpr std::string_view opt_heartbeat_interval = "crust.heartbeat-interval";
+constexpr std::string_view opt_inactivity_timeout = "crust.inactivity-timeout";
+constexpr std::string_view opt_max_queued_bytes = "crust.max-queued-bytes";
+constexpr std::string_view opt_queue_expiry = "crust.queue-expiry";
+constexpr std::string_view opt_max_pending = "crust.max-pending-connections";
+constexpr std::string_view opt_max_messages_rate
+  = "crust.max-messages-per-second";
+constexpr std::string_view opt_max_bytes_rate = "crust.max-bytes-per-second";
+constexpr std::string_view opt_ban_after = "crust.ban-after-misbehaviours";
+constexpr std::string_view opt_ban_duration = "crust.ban-duration";
+constexpr std::string_view opt_whitelist = "crust.whitelist";
+constexpr std::string_view opt_client_whitelist = "crust.client-whitelist";
 
 failure bad_option(std::string_view option, std::string what) {
   std::string detail{option};
@@ -67,6 +84,52 @@ status read_integer(const caf::settings& content, std::string_view name,
   return {};
 }
 
+/// Reads a duration option ("10s", "500ms"); leaves `out` alone if absent.
+status read_timespan(const caf::settings& content, std::string_view name,
+                     caf::timespan& out) {
+  auto value = caf::get_if(&content, name);
+  if (value == nullptr)
+    return {};
+  auto span = caf::get_if<caf::timespan>(value);
+  if (!span)
+    return bad_option(name, "must be a duration such as 10s or 500ms, got "
+                              + caf::to_string(*value));
+  out = *span;
+  return {};
+}
+
+/// Reads a list of strings; leaves `out` alone if absent.
+status read_string_list(const caf::settings& content, std::string_view name,
+                        std::vector<std::string>& out) {
+  auto value = caf::get_if(&content, name);
+  if (value == nullptr)
+    return {};
+  auto list = caf::get_if<std::vector<std::string>>(value);
+  if (!list)
+    return bad_option(name, "must be a list of strings, got "
+                              + caf::to_string(*value));
+  out = std::move(*list);
+  return {};
+}
+
+bool is_ip_address(const std::string& text) {
+  return static_cast<bool>(ip_address::parse(text));
+}
+
+/// `text` with every character readable in an error message.
+std::string printable_text(const std::string& text) {
+  std::string out;
+  for (auto c : text)
+    out += hex::printable(c);
+  return out;
+}
+
+std::string duration_text(caf::timespan d) {
+  return std::to_string(
+           std::chrono::duration_cast<std::chrono::milliseconds>(d).count())
+         + "ms";
+}
+
 } // namespace
 
 status validate(const node_config& x) {
@@ -91,6 +154,38 @@ status validate(const node_config& x) {
                       "must be between 1 and "
                         + std::to_string(node_config::max_message_size_limit)
                         + ", got " + std::to_string(x.max_message_size));
+  auto positive = [](std::string_view name, caf::timespan d) -> status {
+    if (d <= caf::timespan{0})
+      return bad_option(name, "must be positive, got " + duration_text(d));
+    return {};
+  };
+  if (auto st = positive(opt_handshake_timeout, x.handshake_timeout); !st)
+    return st;
+  if (auto st = positive(opt_heartbeat_interval, x.heartbeat_interval); !st)
+    return st;
+  if (auto st = positive(opt_queue_expiry, x.queue_expiry); !st)
+    return st;
+  if (auto st = positive(opt_ban_duration, x.ban_duration); !st)
+    return st;
+  if (x.inactivity_timeout <= x.heartbeat_interval)
+    return bad_option(opt_inactivity_timeout,
+                      "must exceed crust.heartbeat-interval ("
+                        + duration_text(x.heartbeat_interval) + "), got "
+                        + duration_text(x.inactivity_timeout));
+  if (x.max_queued_bytes < x.max_message_size)
+    return bad_option(opt_max_queued_bytes,
+                      "must be at least crust.max-message-size ("
+                        + std::to_string(x.max_message_size) + "), got "
+                        + std::to_string(x.max_queued_bytes));
+  if (x.max_pending_connections == 0)
+    return bad_option(opt_max_pending, "must be positive");
+  for (const auto* list : {&x.whitelist, &x.client_whitelist})
+    for (const auto& entry : *list)
+      if (!is_ip_address(entry))
+        return bad_option(list == &x.whitelist ? opt_whitelist
+                                               : opt_client_whitelist,
+                          "'" + printable_text(entry)
+                            + "' is not an IPv4 or IPv6 address");
   return {};
 }
 
@@ -109,7 +204,43 @@ void add_node_options(caf::config_option_set& opts) {
     .add<int64_t>("tcp-port", "TCP port to listen on, 0 = random (default)")
     .add<int64_t>("max-message-size",
                   "largest message in bytes, 1 to 67108864 (default: "
-                  "2097152)");
+                  "2097152)")
+    .add<caf::timespan>("handshake-timeout",
+                        "a connection must be authenticated within this "
+                        "time (default: 10s)")
+    .add<caf::timespan>("heartbeat-interval",
+                        "keepalive after this long without sending "
+                        "(default: 20s)")
+    .add<caf::timespan>("inactivity-timeout",
+                        "peer lost after this long without receiving "
+                        "(default: 120s)")
+    .add<int64_t>("max-queued-bytes",
+                  "payload bytes one connection may queue; beyond it send "
+                  "fails with queue_full (default: 33554432)")
+    .add<caf::timespan>("queue-expiry",
+                        "queues of priority 2 and up are dropped when their "
+                        "oldest message waited this long (default: 60s)")
+    .add<int64_t>("max-pending-connections",
+                  "most inbound connections in the handshake at once "
+                  "(default: 1024)")
+    .add<int64_t>("max-messages-per-second",
+                  "messages per second a peer may send, 0 = no limit "
+                  "(default: 0)")
+    .add<int64_t>("max-bytes-per-second",
+                  "bytes per second a peer may send, 0 = no limit "
+                  "(default: 0)")
+    .add<int64_t>("ban-after-misbehaviours",
+                  "ban a peer after this many misbehaviours, 0 = never "
+                  "(default: 0)")
+    .add<caf::timespan>("ban-duration",
+                        "how long an automatic ban lasts (default: 10min)")
+    .add<std::vector<std::string>>("whitelist",
+                                   "IP addresses of nodes we accept and "
+                                   "dial; empty = all (default)")
+    .add<std::vector<std::string>>("client-whitelist",
+                                   "IP addresses of clients that may "
+                                   "bootstrap off us; empty = all "
+                                   "(default)");
 }
 
 void add_node_options(caf::actor_system_config& cfg) {
@@ -133,6 +264,44 @@ expected<node_config> read_node_config(const caf::actor_system_config& cfg) {
       = read_integer(content, opt_max_message_size, 1,
                      static_cast<int64_t>(node_config::max_message_size_limit),
                      result.max_message_size);
+      !st)
+    return st.error();
+  constexpr auto int_max = std::numeric_limits<int64_t>::max();
+  for (auto [name, out] : {std::pair{opt_handshake_timeout,
+                                     &result.handshake_timeout},
+                           std::pair{opt_heartbeat_interval,
+                                     &result.heartbeat_interval},
+                           std::pair{opt_inactivity_timeout,
+                                     &result.inactivity_timeout},
+                           std::pair{opt_queue_expiry, &result.queue_expiry},
+                           std::pair{opt_ban_duration, &result.ban_duration}})
+    if (auto st = read_timespan(content, name, *out); !st)
+      return st.error();
+  if (auto st = read_integer(content, opt_max_queued_bytes, 1, int_max,
+                             result.max_queued_bytes);
+      !st)
+    return st.error();
+  if (auto st = read_integer(content, opt_max_pending, 1, 1'000'000,
+                             result.max_pending_connections);
+      !st)
+    return st.error();
+  if (auto st = read_integer(content, opt_max_messages_rate, 0, int_max,
+                             result.max_messages_per_second);
+      !st)
+    return st.error();
+  if (auto st = read_integer(content, opt_max_bytes_rate, 0, int_max,
+                             result.max_bytes_per_second);
+      !st)
+    return st.error();
+  if (auto st = read_integer(content, opt_ban_after, 0, 1'000'000,
+                             result.ban_after_misbehaviours);
+      !st)
+    return st.error();
+  if (auto st = read_string_list(content, opt_whitelist, result.whitelist);
+      !st)
+    return st.error();
+  if (auto st = read_string_list(content, opt_client_whitelist,
+                                 result.client_whitelist);
       !st)
     return st.error();
   if (auto st = validate(result); !st)

@@ -8,6 +8,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include <caf/timespan.hpp>
+#include <chrono>
 
 namespace crust {
 
@@ -41,6 +45,54 @@ struct node_config {
 
   /// Largest application message accepted or sent, in bytes (1 to 64 MiB).
   size_t max_message_size = default_max_message_size;
+
+  // -- connections -----------------------------------------------------------
+
+  /// A connection must be authenticated and chosen within this time.
+  caf::timespan handshake_timeout = std::chrono::seconds{10};
+
+  /// A keepalive goes out after this long without sending anything.
+  caf::timespan heartbeat_interval = std::chrono::seconds{20};
+
+  /// A peer is lost after this long without receiving anything; must exceed
+  /// `heartbeat_interval`.
+  caf::timespan inactivity_timeout = std::chrono::seconds{120};
+
+  /// Payload bytes one connection may queue for sending; beyond it `send`
+  /// fails with `queue_full`. At least `max_message_size`.
+  size_t max_queued_bytes = size_t{32} << 20;
+
+  /// A droppable queue (priority 2 and up) whose oldest message waited this
+  /// long is dropped with every less urgent one.
+  caf::timespan queue_expiry = std::chrono::seconds{60};
+
+  /// Most pending (not yet authenticated) inbound connections; more are
+  /// closed at once.
+  size_t max_pending_connections = 1024;
+
+  // -- abuse -----------------------------------------------------------------
+
+  /// Messages per second a peer may send (averaged over a burst of one
+  /// second's worth); 0 means no limit.
+  uint64_t max_messages_per_second = 0;
+
+  /// Bytes per second a peer may send, same rule; 0 means no limit.
+  uint64_t max_bytes_per_second = 0;
+
+  /// Misbehaviours after which a peer (id and address) is banned for
+  /// `ban_duration`; 0 means never.
+  uint32_t ban_after_misbehaviours = 0;
+
+  /// How long an automatic ban lasts.
+  caf::timespan ban_duration = std::chrono::minutes{10};
+
+  /// IP addresses of nodes that may connect to us or that we may dial;
+  /// empty means every address.
+  std::vector<std::string> whitelist;
+
+  /// IP addresses of clients that may bootstrap off us; empty means every
+  /// address.
+  std::vector<std::string> client_whitelist;
 };
 
 /// Checks every field of `x`. Fails with `errc::invalid_config` and a detail

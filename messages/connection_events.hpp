@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 /// What a CONNECTION (messages/interfaces.hpp) tells its SINK. Payloads are
@@ -19,27 +20,71 @@ namespace crust {
 /// transport/tcp_stream.hpp: a TCP socket on the io thread.
 class tcp_stream;
 
+/// Why a connection ends, as the u16 value of a close frame
+/// (docs/wire-protocol.md, "Close reasons"). The peer maps what it receives
+/// to an error: `duplicate` is quiet, the others end in `lost_peer`.
+enum class close_code : uint16_t {
+  /// The application closed the connection (`disconnect`).
+  normal = 0,
+  /// The peer sent something malformed or forged.
+  protocol_error = 1,
+  /// Nothing arrived within the inactivity timeout.
+  inactivity = 2,
+  /// Another connection to the same peer was kept (the larger id chose).
+  duplicate = 3,
+  /// The peer's id or address is banned.
+  banned = 4,
+  /// The peer's address is not on the whitelist.
+  not_whitelisted = 5,
+  /// The peer exceeded the configured message or byte rate.
+  rate_exceeded = 6,
+  /// The node is shutting down.
+  shutdown = 7,
+};
+
 /// The secure-channel handshake completed: `peer` proved that it holds the
 /// static key with this id (and, if one was dialled, it is the expected one).
-/// Sent once, before any other event of the connection.
-struct connected {
+/// Sent once, before any other event of the connection. The connection now
+/// waits to be chosen: the SINK of the side with the larger peer id sends it
+/// `choose` (or `close` with `close_code::duplicate`); the other side waits
+/// for the peer's choice, which arrives as `established`.
+struct authenticated {
+  peer_id peer;
+  /// The peer's transport address, "a.b.c.d:port" or "[v6]:port".
+  std::string remote;
+  /// True if we dialled, false if we accepted.
+  bool initiated = false;
+};
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, authenticated& x) {
+  return f(caf::meta::type_name("authenticated"), x.peer, x.remote,
+           x.initiated);
+}
+
+/// The connection was chosen (by us with `choose`, or by the peer with a
+/// choose frame) and now carries application messages; queued sends go out.
+struct established {
   peer_id peer;
 };
 
 template<class Inspector>
-typename Inspector::result_type inspect(Inspector& f, connected& x) {
-  return f(caf::meta::type_name("connected"), x.peer);
+typename Inspector::result_type inspect(Inspector& f, established& x) {
+  return f(caf::meta::type_name("established"), x.peer);
 }
 
 /// One complete application message from `peer`.
 struct new_message {
   peer_id peer;
   std::vector<uint8_t> payload;
+  /// The priority the sender gave it (lower is more urgent).
+  uint8_t priority = 0;
 };
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, new_message& x) {
-  return f(caf::meta::type_name("new_message"), x.peer, x.payload);
+  return f(caf::meta::type_name("new_message"), x.peer, x.payload,
+           x.priority);
 }
 
 /// The connection to `peer` ended without a local `close`: the peer closed
@@ -86,27 +131,63 @@ typename Inspector::result_type inspect(Inspector& f, message_too_large& x) {
            x.payload);
 }
 
+/// Queued messages to `peer` were dropped: by the drop rule (the oldest
+/// message of a droppable queue waited longer than the expiry; that queue
+/// and every less urgent one go), or because the connection ended with
+/// messages still queued. Raised on the sending side.
+struct messages_dropped {
+  peer_id peer;
+  uint64_t messages = 0;
+  uint64_t bytes = 0;
+  /// The most urgent priority that lost messages.
+  uint8_t from_priority = 0;
+  /// E.g. "dropped 3 messages (300 bytes): 1 of priority 2 (100 bytes), ...".
+  std::string detail;
+};
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, messages_dropped& x) {
+  return f(caf::meta::type_name("messages_dropped"), x.peer, x.messages,
+           x.bytes, x.from_priority, x.detail);
+}
+
 /// Counters of one connection, for `get stats`. Bytes count what crossed the
 /// transport (handshake, frame headers and tags included); messages count
 /// application messages.
 struct connection_stats {
   /// The peer; zero until the handshake revealed it (or the dialled id).
   peer_id peer;
+  /// The peer's transport address ("a.b.c.d:port", "[v6]:port").
+  std::string remote;
+  /// True if we dialled.
+  bool initiated = false;
   /// True once the handshake completed.
   bool connected = false;
+  /// True once the connection was chosen and carries messages.
+  bool established = false;
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
   uint64_t messages_in = 0;
   uint64_t messages_out = 0;
   uint64_t keepalives_in = 0;
   uint64_t keepalives_out = 0;
+  /// Messages and payload bytes waiting in the send queues.
+  uint64_t queued_messages = 0;
+  uint64_t queued_bytes = 0;
+  /// Bytes handed to the transport and not yet written to the socket.
+  uint64_t unflushed_bytes = 0;
+  /// Messages and payload bytes dropped from the send queues.
+  uint64_t dropped_messages = 0;
+  uint64_t dropped_bytes = 0;
 };
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, connection_stats& x) {
-  return f(caf::meta::type_name("connection_stats"), x.peer, x.connected,
-           x.bytes_in, x.bytes_out, x.messages_in, x.messages_out,
-           x.keepalives_in, x.keepalives_out);
+  return f(caf::meta::type_name("connection_stats"), x.peer, x.remote,
+           x.initiated, x.connected, x.established, x.bytes_in, x.bytes_out,
+           x.messages_in, x.messages_out, x.keepalives_in, x.keepalives_out,
+           x.queued_messages, x.queued_bytes, x.unflushed_bytes,
+           x.dropped_messages, x.dropped_bytes);
 }
 
 } // namespace crust

@@ -38,6 +38,19 @@ enum class errc : uint8_t {
   bad_connection_info,
   // -- sending -------------------------------------------------------------
   queue_full,
+  // -- connections and the service -------------------------------------------
+  handshake_timeout,
+  peer_closed,
+  peer_silent,
+  duplicate_connection,
+  rate_exceeded,
+  banned,
+  not_whitelisted,
+  peer_not_found,
+  connect_to_self,
+  connect_failed,
+  not_listening,
+  shutting_down,
   // -- network ---------------------------------------------------------------
   socket_failure,
 };
@@ -82,6 +95,23 @@ constexpr std::string_view to_string(errc code) noexcept {
     case errc::queue_full:
       return "the connection's send queue is full: the peer reads too slowly "
              "for what is being sent";
+    case errc::handshake_timeout:
+      return "the handshake did not complete within the deadline";
+    case errc::peer_closed: return "the peer closed the connection";
+    case errc::peer_silent:
+      return "nothing arrived from the peer within the inactivity timeout";
+    case errc::duplicate_connection:
+      return "a duplicate connection to the same peer was closed (the other "
+             "one was kept)";
+    case errc::rate_exceeded:
+      return "the peer exceeded the configured message or byte rate";
+    case errc::banned: return "the peer or its address is banned";
+    case errc::not_whitelisted: return "the address is not whitelisted";
+    case errc::peer_not_found: return "no connection to this peer";
+    case errc::connect_to_self: return "refusing to connect to ourselves";
+    case errc::connect_failed: return "no address of the peer could be reached";
+    case errc::not_listening: return "the node is not listening";
+    case errc::shutting_down: return "the node is shutting down";
     case errc::socket_failure: return "a socket operation failed";
   }
   return "unknown error";

@@ -3,6 +3,7 @@
 #include "crust/messages/ban.hpp"
 #include "crust/messages/connection_events.hpp"
 #include "crust/messages/peer_id.hpp"
+#include "crust/messages/service_events.hpp"
 #include "crust/messages/type_ids.hpp"
 
 #include <caf/error.hpp>
@@ -15,6 +16,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -82,8 +84,9 @@ using blacklist_actor = caf::typed_actor<
 
 /// A BYTE PIPE: carries a CONNECTION's bytes to and from its peer (a TCP
 /// stream; an in-memory pipe in tests). It hands inbound bytes to its
-/// CONNECTION as `(received, bytes)` and reports the end of its transport as
-/// `(closed, reason)`.
+/// CONNECTION as `(received, bytes)`, reports bytes written to the socket as
+/// `(sent, n)` (the CONNECTION's write credit) and the end of its transport
+/// as `(closed, reason)`.
 using byte_pipe_actor = caf::typed_actor<
   // Writes `bytes` after every earlier write; writes never interleave.
   caf::reacts_to<atom::write, std::vector<uint8_t>>,
@@ -92,42 +95,122 @@ using byte_pipe_actor = caf::typed_actor<
   // Writes what is pending, then closes the transport and quits.
   caf::reacts_to<atom::close>>;
 
-/// A CONNECTION SINK: the owner of CONNECTIONS (the SUPERVISOR; tests),
-/// told what happens on each (messages/connection_events.hpp). The sending
-/// CONNECTION is the message's sender.
+/// A CONNECTION SINK: the owner of CONNECTIONS (the SERVICE; tests), told
+/// what happens on each (messages/connection_events.hpp). The sending
+/// CONNECTION is the message's sender. A CONNECTION that ends before
+/// `established` sends nothing more: its owner monitors it for the reason.
 using connection_sink_actor = caf::typed_actor<
-  // The handshake completed; first event of a connection.
-  caf::reacts_to<connected>,
+  // The handshake completed; the connection waits to be chosen.
+  caf::reacts_to<authenticated>,
+  // The connection was chosen and carries messages.
+  caf::reacts_to<established>,
   // A complete message arrived.
   caf::reacts_to<new_message>,
-  // The connection ended (peer closed, transport failed, silence).
+  // The established connection ended (peer closed, transport failed,
+  // silence, a ban).
   caf::reacts_to<lost_peer>,
-  // The peer sent a forged or malformed frame; the connection ended.
+  // The peer sent a forged or malformed frame or exceeded a rate limit; the
+  // connection ended.
   caf::reacts_to<peer_misbehaved>,
   // A `send` was refused as too large; the message is handed back.
-  caf::reacts_to<message_too_large>>;
+  caf::reacts_to<message_too_large>,
+  // Queued messages were dropped (drop rule, or the connection ended).
+  caf::reacts_to<messages_dropped>>;
 
 /// A CONNECTION: one secure channel to one peer over one BYTE PIPE. Runs the
-/// handshake (with a deadline and a byte bound), then framing, heartbeat and
-/// the inactivity check. Dies with a reason on any failure; a local `close`
-/// is the only normal exit.
+/// handshake (with a deadline and a byte bound), waits to be chosen (the
+/// deadline still applies), then framing with priority send queues,
+/// heartbeat, rate limits and the inactivity check. Dies with a reason on
+/// any failure; a local `close` is the only normal exit.
 using connection_actor = caf::typed_actor<
   // The BYTE PIPE delivers bytes from the peer.
   caf::reacts_to<atom::received, std::vector<uint8_t>>,
+  // The BYTE PIPE wrote `n` more bytes to the socket (write credit).
+  caf::reacts_to<atom::sent, uint64_t>,
   // The BYTE PIPE's transport ended (none: orderly end of stream).
   caf::reacts_to<atom::closed, caf::error>,
-  // Sends one application message (queued until the handshake completes).
-  caf::reacts_to<atom::send, std::vector<uint8_t>>,
-  // Sends a close frame, closes the BYTE PIPE and quits normally.
+  // Queues one application message at a priority (lower is more urgent);
+  // answers the payload bytes queued after it. Fails with `queue_full` when
+  // the queue's byte limit would be exceeded and with `message_too_large`
+  // (after a `message_too_large` event handing the message back).
+  caf::replies_to<atom::send, uint8_t, std::vector<uint8_t>>::with<uint64_t>,
+  // We (the larger peer id) keep this connection: sends a choose frame and
+  // becomes established. Ignored unless authenticated and not yet chosen.
+  caf::reacts_to<atom::choose>,
+  // Sends a close frame (normal), closes the BYTE PIPE and quits normally.
   caf::reacts_to<atom::close>,
+  // Same with a reason code (close_code) and text the peer sees.
+  caf::reacts_to<atom::close, uint16_t, std::string>,
   // Returns the connection's counters.
   caf::replies_to<atom::get, atom::stats>::with<connection_stats>,
-  // INTERNAL: the handshake deadline.
+  // INTERNAL: the handshake (and choice) deadline.
   caf::reacts_to<atom::timeout, atom::handshake>,
   // INTERNAL: time to check whether a keepalive is due.
   caf::reacts_to<atom::timeout, atom::heartbeat>,
   // INTERNAL: time to check whether the peer has been silent too long.
-  caf::reacts_to<atom::timeout, atom::silence>>;
+  caf::reacts_to<atom::timeout, atom::silence>,
+  // INTERNAL: time to apply the send queues' drop rule.
+  caf::reacts_to<atom::timeout, atom::expiry>>;
+
+/// A SUBSCRIBER of the SERVICE: any actor that wants the node's events.
+using service_subscriber_actor = caf::typed_actor<
+  caf::reacts_to<listener_started>, caf::reacts_to<listener_failed>,
+  caf::reacts_to<connect_success>, caf::reacts_to<connect_failure>,
+  caf::reacts_to<lost_peer>, caf::reacts_to<new_message>,
+  caf::reacts_to<peer_misbehaved>, caf::reacts_to<message_too_large>,
+  caf::reacts_to<messages_dropped>, caf::reacts_to<connection_info_prepared>,
+  caf::reacts_to<bootstrap_connect>, caf::reacts_to<bootstrap_failed>,
+  caf::reacts_to<bootstrap_accept>>;
+
+/// The SERVICE (the supervisor): the one handle user code needs. Owns the
+/// listener, every CONNECTION and the BLACKLIST; publishes events to its
+/// SUBSCRIBERS (monitored: a dead one is dropped). Requests that concern a
+/// peer fail with `peer_not_found` unless it is connected.
+using service_actor = caf::typed_actor<
+  // Adds a SUBSCRIBER; every later event reaches it.
+  caf::reacts_to<atom::subscribe, service_subscriber_actor>,
+  // Removes a SUBSCRIBER.
+  caf::reacts_to<atom::unsubscribe, service_subscriber_actor>,
+  // Returns our peer id.
+  caf::replies_to<atom::get, atom::id>::with<peer_id>,
+  // Starts the TCP listener (configured port, else random); returns the
+  // port, also announced as `listener_started`. Already listening: the
+  // same port. Failure: the error, also announced as `listener_failed`.
+  caf::replies_to<atom::listen>::with<uint16_t>,
+  // Stops the TCP listener; true if it was running. Connections stay.
+  caf::replies_to<atom::stop, atom::listen>::with<bool>,
+  // Connects to `PEERID@host:port` (`[v6]` in brackets); answers the peer
+  // id once connected (also `connect_success`), or the reason it failed
+  // (also `connect_failure`, unless the contact text was malformed).
+  // Already connected: answers at once.
+  caf::replies_to<atom::connect, std::string>::with<peer_id>,
+  // Prepares our connection info (every address we listen on); answers it
+  // and announces `connection_info_prepared` with `token`.
+  caf::replies_to<atom::prepare, uint32_t>::with<private_connection_info>,
+  // Connects with our private info and the peer's public info: dials every
+  // address in parallel; the peer does the same; one connection survives.
+  caf::replies_to<atom::connect, private_connection_info,
+                  public_connection_info>::with<peer_id>,
+  // Queues a message to a connected peer at a priority (lower is more
+  // urgent); answers the bytes queued to the peer after it, or
+  // `queue_full`, `message_too_large`, `peer_not_found`.
+  caf::replies_to<atom::send, peer_id, uint8_t,
+                  std::vector<uint8_t>>::with<uint64_t>,
+  // Closes the connection to a peer; true if there was one.
+  caf::replies_to<atom::disconnect, peer_id>::with<bool>,
+  // True if the peer is connected.
+  caf::replies_to<atom::is_connected, peer_id>::with<bool>,
+  // The peer's transport address.
+  caf::replies_to<atom::get, atom::address, peer_id>::with<std::string>,
+  // Every connected peer with its path.
+  caf::replies_to<atom::get, atom::peers>::with<std::vector<peer_summary>>,
+  // Counters per connection and in total.
+  caf::replies_to<atom::get, atom::stats>::with<service_stats>,
+  // The BLACKLIST; bans made there disconnect at once.
+  caf::replies_to<atom::get, atom::blacklist>::with<blacklist_actor>,
+  // INTERNAL: the listener accepted a TCP connection.
+  caf::reacts_to<atom::accepted, std::shared_ptr<tcp_stream>>>
+  ::extend_with<connection_sink_actor>::extend_with<blacklist_sink_actor>;
 
 } // namespace crust
 
@@ -140,5 +223,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(crust_actors, caf::id_block::crust::end)
   CAF_ADD_TYPE_ID(crust_actors, (crust::byte_pipe_actor))
   CAF_ADD_TYPE_ID(crust_actors, (crust::connection_sink_actor))
   CAF_ADD_TYPE_ID(crust_actors, (crust::connection_actor))
+  CAF_ADD_TYPE_ID(crust_actors, (crust::service_subscriber_actor))
+  CAF_ADD_TYPE_ID(crust_actors, (crust::service_actor))
 
 CAF_END_TYPE_ID_BLOCK(crust_actors)

@@ -1,6 +1,7 @@
 #include "crust/messages/type_ids.hpp"
 
 #include "crust/messages/interfaces.hpp"
+#include "crust/transport/codec/connection_info.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/message.hpp>

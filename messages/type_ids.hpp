@@ -5,6 +5,7 @@
 #include "crust/messages/errc.hpp"
 #include "crust/messages/expected.hpp"
 #include "crust/messages/peer_id.hpp"
+#include "crust/messages/service_events.hpp"
 
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
@@ -16,6 +17,15 @@
 #include <cstdint>
 #include <memory>
 #include <vector>
+
+namespace crust {
+
+// transport/codec/connection_info.hpp: local-only messages (see the end of
+// this file).
+struct public_connection_info;
+struct private_connection_info;
+
+} // namespace crust
 
 // The crust type-ID block: every message type and atom crust defines. Actor
 // handles follow in the `crust_actors` block at the end of
@@ -63,7 +73,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(crust, caf::first_custom_type_id)
   // -- CONNECTION (messages/connection_events.hpp) ---------------------------
 
   CAF_ADD_TYPE_ID(crust, (std::vector<uint8_t>))
-  CAF_ADD_TYPE_ID(crust, (crust::connected))
+  CAF_ADD_TYPE_ID(crust, (crust::authenticated))
+  CAF_ADD_TYPE_ID(crust, (crust::established))
+  CAF_ADD_TYPE_ID(crust, (crust::messages_dropped))
   CAF_ADD_TYPE_ID(crust, (crust::new_message))
   CAF_ADD_TYPE_ID(crust, (crust::lost_peer))
   CAF_ADD_TYPE_ID(crust, (crust::peer_misbehaved))
@@ -87,6 +99,46 @@ CAF_BEGIN_TYPE_ID_BLOCK(crust, caf::first_custom_type_id)
   CAF_ADD_ATOM(crust, crust::atom, heartbeat, "heartbeat")
   /// Names the inactivity (lost peer) timer in a `timeout`.
   CAF_ADD_ATOM(crust, crust::atom, silence, "silence")
+  /// The BYTE PIPE wrote bytes to the socket (write credit).
+  CAF_ADD_ATOM(crust, crust::atom, sent, "sent")
+  /// The larger peer id keeps this connection (duplicate collapse).
+  CAF_ADD_ATOM(crust, crust::atom, choose, "choose")
+  /// Names the send-queue expiry timer in a `timeout`.
+  CAF_ADD_ATOM(crust, crust::atom, expiry, "expiry")
+
+  // -- SERVICE (messages/service_events.hpp) ----------------------------------
+
+  CAF_ADD_TYPE_ID(crust, (crust::listener_started))
+  CAF_ADD_TYPE_ID(crust, (crust::listener_failed))
+  CAF_ADD_TYPE_ID(crust, (crust::connect_success))
+  CAF_ADD_TYPE_ID(crust, (crust::connect_failure))
+  CAF_ADD_TYPE_ID(crust, (crust::connection_info_prepared))
+  CAF_ADD_TYPE_ID(crust, (crust::bootstrap_connect))
+  CAF_ADD_TYPE_ID(crust, (crust::bootstrap_failed))
+  CAF_ADD_TYPE_ID(crust, (crust::bootstrap_accept))
+  CAF_ADD_TYPE_ID(crust, (crust::peer_summary))
+  CAF_ADD_TYPE_ID(crust, (std::vector<crust::peer_summary>))
+  CAF_ADD_TYPE_ID(crust, (std::vector<crust::connection_stats>))
+  CAF_ADD_TYPE_ID(crust, (crust::service_stats))
+  CAF_ADD_TYPE_ID(crust, (crust::public_connection_info))
+  CAF_ADD_TYPE_ID(crust, (crust::private_connection_info))
+
+  /// Starts (or with `stop`, stops) the TCP listener.
+  CAF_ADD_ATOM(crust, crust::atom, listen, "listen")
+  /// Ends something (`stop, listen`).
+  CAF_ADD_ATOM(crust, crust::atom, stop, "stop")
+  /// Prepares our connection info.
+  CAF_ADD_ATOM(crust, crust::atom, prepare, "prepare")
+  /// Closes the connection to a peer.
+  CAF_ADD_ATOM(crust, crust::atom, disconnect, "disconnect")
+  /// Asks whether a peer is connected.
+  CAF_ADD_ATOM(crust, crust::atom, is_connected, "isConn")
+  /// Selects a peer's address in a `get` request.
+  CAF_ADD_ATOM(crust, crust::atom, address, "address")
+  /// Selects the connected peers in a `get` request.
+  CAF_ADD_ATOM(crust, crust::atom, peers, "peers")
+  /// Selects the BLACKLIST in a `get` request.
+  CAF_ADD_ATOM(crust, crust::atom, blacklist, "blacklist")
 
 CAF_END_TYPE_ID_BLOCK(crust)
 
@@ -101,6 +153,9 @@ constexpr add add_v = add{};
 
 using close = caf::close_atom;
 constexpr close close_v = close{};
+
+using connect = caf::connect_atom;
+constexpr connect connect_v = connect{};
 
 using get = caf::get_atom;
 constexpr get get_v = get{};
@@ -155,3 +210,8 @@ void add_message_types(caf::actor_system_config& cfg);
 caf::error to_error(const failure& x);
 
 } // namespace crust
+
+// Connection info travels between the SERVICE and code in the same process
+// only; it is never serialized (crust does not use remote actors).
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crust::public_connection_info)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(crust::private_connection_info)

@@ -110,6 +110,18 @@ inline bool operator!=(const public_connection_info& x,
   return !(x == y);
 }
 
+/// What a node keeps for itself when it prepares connection info: the public
+/// part to hand out, plus (later) local resources such as a bound hole-punch
+/// socket, which must never leave the node.
+struct private_connection_info {
+  public_connection_info pub;
+
+  /// The part to send to the peer.
+  const public_connection_info& to_public() const noexcept {
+    return pub;
+  }
+};
+
 /// CRC-32C (Castagnoli; reflected, initial value and final XOR all ones) of
 /// `bytes`: the checksum of the text form.
 uint32_t crc32c(const_byte_span bytes) noexcept;
