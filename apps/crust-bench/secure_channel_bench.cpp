@@ -107,7 +107,7 @@ figures measure(const secure_channel_options& opts) {
     size_t delivered = 0;
     auto crust_op = [&] {
       wire.clear();
-      if (!enc.encode_message(msg, wire))
+      if (!enc.encode_message(msg, 0, wire))
         throw std::runtime_error("frame encode failed");
       auto st = dec.feed(wire, [&](const noise::frame_event& ev) {
         delivered += ev.message.size();

@@ -66,7 +66,7 @@ int main() {
   if (!enc.encode_message(
         const_byte_span{reinterpret_cast<const uint8_t*>(text.data()),
                         text.size()},
-        wire))
+        0, wire))
     return fail("encode");
   std::string got;
   if (!dec.feed(wire, [&](const noise::frame_event& ev) {

@@ -1,6 +1,7 @@
 #include "crust/transport/noise/frame_codec.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -51,13 +52,14 @@ status frame_encoder::check_usable() const {
 }
 
 size_t frame_encoder::encoded_size(size_t size) const noexcept {
-  if (size == 0)
-    return frame_header_len; // An empty message is a header alone.
-  auto frames = (size + cfg_.max_frame_body - 1) / cfg_.max_frame_body;
-  return frames * (frame_header_len + tag_len) + size;
+  // The priority byte travels in front of the message's first bytes.
+  auto plain = size + 1;
+  auto frames = (plain + cfg_.max_frame_body - 1) / cfg_.max_frame_body;
+  return frames * (frame_header_len + tag_len) + plain;
 }
 
-status frame_encoder::encode_message(const_byte_span msg, byte_buffer& out) {
+status frame_encoder::encode_message(const_byte_span msg, uint8_t prio,
+                                     byte_buffer& out) {
   if (auto res = check_usable(); !res)
     return res;
   if (msg.size() > cfg_.max_message_size)
@@ -66,31 +68,45 @@ status frame_encoder::encode_message(const_byte_span msg, byte_buffer& out) {
                                        + std::to_string(cfg_.max_message_size)};
   auto start = out.size();
   out.reserve(start + encoded_size(msg.size()));
-  auto type = frame_type::message_first;
-  auto value = static_cast<uint32_t>(msg.size());
-  size_t pos = 0;
-  do {
-    auto chunk = std::min(msg.size() - pos, cfg_.max_frame_body);
+  // The first frame's body is the priority byte and up to B - 1 message
+  // bytes, so full first fragments stay B bytes long (64-byte aligned).
+  auto chunk = std::min(msg.size(), cfg_.max_frame_body - 1);
+  if (auto res = rekey_if_due(out); !res)
+    return fail(res, out, start);
+  if (auto res = seal_frame(frame_type::message_first,
+                            static_cast<uint32_t>(msg.size()),
+                            msg.subspan(0, chunk), out, prio);
+      !res)
+    return fail(res, out, start);
+  for (auto pos = chunk; pos < msg.size(); pos += chunk) {
+    chunk = std::min(msg.size() - pos, cfg_.max_frame_body);
     if (auto res = rekey_if_due(out); !res)
       return fail(res, out, start);
-    if (auto res = seal_frame(type, value, msg.subspan(pos, chunk), out); !res)
+    if (auto res = seal_frame(frame_type::message_continuation, 0,
+                              msg.subspan(pos, chunk), out);
+        !res)
       return fail(res, out, start);
-    type = frame_type::message_continuation;
-    value = 0;
-    pos += chunk;
-  } while (pos < msg.size());
+  }
   return {};
 }
 
-status frame_encoder::encode_keepalive(byte_buffer& out) {
+status frame_encoder::encode_control(frame_type type, byte_buffer& out) {
   if (auto res = check_usable(); !res)
     return res;
   auto start = out.size();
   if (auto res = rekey_if_due(out); !res)
     return fail(res, out, start);
-  if (auto res = seal_frame(frame_type::keepalive, 0, {}, out); !res)
+  if (auto res = seal_frame(type, 0, {}, out); !res)
     return fail(res, out, start);
   return {};
+}
+
+status frame_encoder::encode_keepalive(byte_buffer& out) {
+  return encode_control(frame_type::keepalive, out);
+}
+
+status frame_encoder::encode_choose(byte_buffer& out) {
+  return encode_control(frame_type::choose, out);
 }
 
 status frame_encoder::encode_rekey(byte_buffer& out) {
@@ -133,8 +149,10 @@ status frame_encoder::rekey_if_due(byte_buffer& out) {
 }
 
 status frame_encoder::seal_frame(frame_type type, uint32_t value,
-                                 const_byte_span data, byte_buffer& out) {
-  auto body_len = data.empty() ? size_t{0} : data.size() + tag_len;
+                                 const_byte_span data, byte_buffer& out,
+                                 std::optional<uint8_t> prefix) {
+  auto plain_len = data.size() + (prefix ? 1 : 0);
+  auto body_len = plain_len == 0 ? size_t{0} : plain_len + tag_len;
   uint8_t header[header_plain_len]
     = {static_cast<uint8_t>(body_len >> 8), static_cast<uint8_t>(body_len),
        static_cast<uint8_t>(type),          static_cast<uint8_t>(value >> 24),
@@ -147,11 +165,23 @@ status frame_encoder::seal_frame(frame_type type, uint32_t value,
   if (auto res = send_.seal({}, const_byte_span{header, header_plain_len}, p);
       !res)
     return with_context(res, "sealing a frame header");
-  // The body goes straight from the caller's bytes to the output: no copy of
-  // the payload before encryption.
-  if (body_len > 0) {
-    if (auto res = send_.seal({}, data, p + frame_header_len); !res)
+  if (body_len == 0) {
+    ++since_rekey_;
+    return {};
+  }
+  auto* body = p + frame_header_len;
+  if (prefix) {
+    // Prefix and data are one AEAD input: copy both into place and seal
+    // there (the cipher may work in place).
+    body[0] = *prefix;
+    if (!data.empty())
+      std::memcpy(body + 1, data.data(), data.size());
+    if (auto res = send_.seal({}, const_byte_span{body, plain_len}, body); !res)
       return with_context(res, "sealing a frame body");
+  } else if (auto res = send_.seal({}, data, body); !res) {
+    // The body went straight from the caller's bytes to the output: no copy
+    // of the payload before encryption.
+    return with_context(res, "sealing a frame body");
   }
   ++since_rekey_;
   return {};
@@ -227,16 +257,14 @@ status frame_decoder::on_header(const_byte_span unit, const sink& s) {
                 "peer announced a message of " + std::to_string(value)
                   + " bytes, the maximum is "
                   + std::to_string(cfg_.max_message_size)};
-      if (data_len > value)
-        return malformed("first fragment carries " + std::to_string(data_len)
-                         + " bytes of a " + std::to_string(value)
-                         + "-byte message");
-      if (value > 0 && data_len == 0)
+      if (data_len == 0)
+        return malformed("message-first frame without its priority byte");
+      if (data_len - 1 > value)
+        return malformed("first fragment carries "
+                         + std::to_string(data_len - 1) + " bytes of a "
+                         + std::to_string(value) + "-byte message");
+      if (value > 0 && data_len == 1)
         return malformed("empty first fragment of a non-empty message");
-      if (value == 0) {
-        s.fn(s.obj, ev); // The empty message.
-        return {};
-      }
       break;
     }
     case frame_type::message_continuation:
@@ -264,6 +292,12 @@ status frame_decoder::on_header(const_byte_span unit, const sink& s) {
       ev.kind = frame_event_kind::rekey;
       s.fn(s.obj, ev);
       return {};
+    case frame_type::choose:
+      if (value != 0 || len != 0)
+        return malformed("choose frame with a value or a body");
+      ev.kind = frame_event_kind::choose;
+      s.fn(s.obj, ev);
+      return {};
     case frame_type::close:
       if (value > UINT16_MAX)
         return malformed("close reason " + std::to_string(value)
@@ -288,29 +322,31 @@ status frame_decoder::on_body(const_byte_span unit, const sink& s) {
   auto plain_len = unit.size() - tag_len;
   body_len_ = 0;
   frame_event ev;
-  if (body_type_ == frame_type::message_first && plain_len < body_value_) {
+  if (body_type_ == frame_type::message_first && plain_len - 1 < body_value_) {
     // The first of several fragments: size the reassembly buffer to the
-    // announced total (checked against the limit in the header) and open
-    // every fragment straight into place.
-    if (msg_.size() < body_value_) {
-      if (msg_.capacity() < body_value_)
+    // priority byte and the announced total (checked against the limit in
+    // the header) and open every fragment straight into place.
+    auto need = size_t{body_value_} + 1;
+    if (msg_.size() < need) {
+      if (msg_.capacity() < need)
         byte_buffer{}.swap(msg_); // Stale bytes need not be copied over.
-      msg_.resize(body_value_);
+      msg_.resize(need);
     }
     if (auto res = receive_.open({}, unit, msg_.data()); !res)
       return with_context(res, "frame body");
-    msg_pos_ = plain_len;
+    msg_pos_ = plain_len - 1;
     msg_total_ = body_value_;
     in_message_ = true;
     return {};
   }
   if (body_type_ == frame_type::message_continuation) {
-    if (auto res = receive_.open({}, unit, msg_.data() + msg_pos_); !res)
+    if (auto res = receive_.open({}, unit, msg_.data() + 1 + msg_pos_); !res)
       return with_context(res, "frame body");
     msg_pos_ += plain_len;
     if (msg_pos_ < msg_total_)
       return {};
-    ev.message = const_byte_span{msg_.data(), msg_total_};
+    ev.priority = msg_[0];
+    ev.message = const_byte_span{msg_.data() + 1, msg_total_};
     s.fn(s.obj, ev);
     in_message_ = false;
     msg_pos_ = 0;
@@ -329,7 +365,8 @@ status frame_decoder::on_body(const_byte_span unit, const sink& s) {
   if (auto res = receive_.open({}, unit, body_.data()); !res)
     return with_context(res, "frame body");
   if (body_type_ == frame_type::message_first) {
-    ev.message = const_byte_span{body_.data(), plain_len};
+    ev.priority = body_[0];
+    ev.message = const_byte_span{body_.data() + 1, plain_len - 1};
   } else {
     ev.kind = frame_event_kind::close;
     ev.close_reason = static_cast<uint16_t>(body_value_);

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <type_traits>
 
@@ -14,7 +15,8 @@ namespace crust::noise {
 
 /// The type byte of every frame header (docs/wire-protocol.md).
 enum class frame_type : uint8_t {
-  /// Value: total message length. Body: the first bytes of the message.
+  /// Value: total message length. Body: the message's priority (u8, lower
+  /// is more urgent), then the first bytes of the message.
   message_first = 1,
   /// Value 0. Body (at least one byte): more of the message in progress.
   message_continuation = 2,
@@ -26,6 +28,9 @@ enum class frame_type : uint8_t {
   /// Value: the reason (u16). Body (optional): text. The sender sends
   /// nothing more.
   close = 5,
+  /// Value 0, no body: the sender (the peer with the larger peer id) keeps
+  /// this connection.
+  choose = 6,
 };
 
 /// Limits of the stream framing.
@@ -34,10 +39,10 @@ struct frame_codec_config {
   size_t max_message_size = size_t{2} * 1024 * 1024;
   /// Frames between automatic rekeys of the send key; 0 disables them.
   uint64_t rekey_interval = uint64_t{1} << 16;
-  /// Largest frame body plaintext, i.e. message bytes per frame: at most 65519
-  /// (65535 with the tag) and at least 16; smaller values bound the latency of
-  /// interleaved frames. The default, 1023 * 64, keeps full fragments free of
-  /// a ChaCha20 partial block.
+  /// Largest frame body plaintext (the first fragment's includes the priority
+  /// byte): at most 65519 (65535 with the tag) and at least 16; smaller
+  /// values bound the latency of interleaved frames. The default, 1023 * 64,
+  /// keeps full fragments free of a ChaCha20 partial block.
   size_t max_frame_body = 65472;
 };
 
@@ -57,16 +62,19 @@ public:
   explicit frame_encoder(cipher_state send,
                          frame_codec_config cfg = {}) noexcept;
 
-  /// Appends the frames of `msg` to `out`, fragmenting as needed. Fails with
-  /// `message_too_large` (nothing appended) above the maximum size. `msg` must
-  /// not point into `out`.
-  status encode_message(const_byte_span msg, byte_buffer& out);
+  /// Appends the frames of `msg` at priority `prio` (lower is more urgent) to
+  /// `out`, fragmenting as needed. Fails with `message_too_large` (nothing
+  /// appended) above the maximum size. `msg` must not point into `out`.
+  status encode_message(const_byte_span msg, uint8_t prio, byte_buffer& out);
 
   /// Appends a keepalive frame.
   status encode_keepalive(byte_buffer& out);
 
   /// Appends a rekey frame, then rekeys the send key.
   status encode_rekey(byte_buffer& out);
+
+  /// Appends a choose frame: we keep this connection.
+  status encode_choose(byte_buffer& out);
 
   /// Appends a close frame (text cut to `max_close_text` and to the maximum
   /// frame body); afterwards every encode call fails with `handshake_state`.
@@ -91,8 +99,11 @@ public:
 
 private:
   status check_usable() const;
+  /// Seals one frame; `prefix`, if set, is the first body byte, sealed
+  /// together with `data` (the priority byte of a message-first frame).
   status seal_frame(frame_type type, uint32_t value, const_byte_span data,
-                    byte_buffer& out);
+                    byte_buffer& out, std::optional<uint8_t> prefix = {});
+  status encode_control(frame_type type, byte_buffer& out);
   status rekey_if_due(byte_buffer& out);
   status fail(status err, byte_buffer& out, size_t rollback);
 
@@ -104,7 +115,13 @@ private:
 };
 
 /// What the decoder yields.
-enum class frame_event_kind : uint8_t { message, keepalive, rekey, close };
+enum class frame_event_kind : uint8_t {
+  message,
+  keepalive,
+  rekey,
+  close,
+  choose,
+};
 
 /// One complete message or control signal. Spans point into the decoder's
 /// buffers and are valid only during the callback.
@@ -112,6 +129,8 @@ struct frame_event {
   frame_event_kind kind = frame_event_kind::message;
   /// The whole message (kind message).
   const_byte_span message;
+  /// The message's priority (kind message; lower is more urgent).
+  uint8_t priority = 0;
   /// Reason and text (kind close).
   uint16_t close_reason = 0;
   std::string_view close_text;
@@ -190,8 +209,9 @@ private:
   byte_buffer in_;
   /// Scratch for a single-frame message or a close text.
   byte_buffer body_;
-  /// Room for the message being reassembled (its size may exceed the
-  /// message: the allocation is reused), bytes received, declared size.
+  /// Room for the message being reassembled behind its priority byte (its
+  /// size may exceed the message: the allocation is reused), message bytes
+  /// received, declared size.
   byte_buffer msg_;
   size_t msg_pos_ = 0;
   size_t msg_total_ = 0;

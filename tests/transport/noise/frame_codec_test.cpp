@@ -38,7 +38,9 @@ byte_buffer pattern(size_t size, uint8_t salt = 0) {
 /// Everything a decoder reported, owned.
 struct collected {
   std::vector<byte_buffer> messages;
+  std::vector<uint8_t> priorities;
   int keepalives = 0;
+  int chooses = 0;
   int rekeys = 0;
   int closes = 0;
   uint16_t close_reason = 0;
@@ -49,8 +51,10 @@ struct collected {
       switch (ev.kind) {
         case frame_event_kind::message:
           messages.push_back(ev.message.to_buffer());
+          priorities.push_back(ev.priority);
           break;
         case frame_event_kind::keepalive: ++keepalives; break;
+        case frame_event_kind::choose: ++chooses; break;
         case frame_event_kind::rekey: ++rekeys; break;
         case frame_event_kind::close:
           ++closes;
@@ -160,37 +164,83 @@ BOOST_AUTO_TEST_CASE(defaults) {
 
 BOOST_AUTO_TEST_CASE(frame_layout) {
   byte_buffer out;
-  BOOST_REQUIRE(enc.encode_message(pattern(100), out));
-  // Sealed header (23), then the 100 data bytes + tag: no metadata in the
-  // body.
-  BOOST_CHECK_EQUAL(out.size(), 23u + 100 + 16);
+  BOOST_REQUIRE(enc.encode_message(pattern(100), 9, out));
+  // Sealed header (23), then the priority byte, the 100 data bytes and the
+  // tag.
+  BOOST_CHECK_EQUAL(out.size(), 23u + 1 + 100 + 16);
   BOOST_CHECK_EQUAL(out.size(), enc.encoded_size(100));
   auto cs = keyed(1);
   auto h = open_header(cs, out, 0);
-  BOOST_CHECK_EQUAL(h.len, 100u + 16);
+  BOOST_CHECK_EQUAL(h.len, 1u + 100 + 16);
   BOOST_CHECK_EQUAL(h.type, 1); // message-first
   BOOST_CHECK_EQUAL(h.value, 100u);
   byte_buffer plain;
   BOOST_REQUIRE(
     cs.decrypt_with_ad({}, const_byte_span{out}.subspan(23), plain));
-  BOOST_CHECK(plain == pattern(100));
+  BOOST_REQUIRE_EQUAL(plain.size(), 101u);
+  BOOST_CHECK_EQUAL(plain[0], 9); // the priority
+  BOOST_CHECK(byte_buffer(plain.begin() + 1, plain.end()) == pattern(100));
 }
 
-BOOST_AUTO_TEST_CASE(sixteen_kib_message_has_an_aligned_body) {
+BOOST_AUTO_TEST_CASE(sixteen_kib_message_is_one_frame) {
   byte_buffer out;
-  BOOST_REQUIRE(enc.encode_message(pattern(16384), out));
-  BOOST_CHECK_EQUAL(out.size(), frame_header_len + 16384 + tag_len);
+  BOOST_REQUIRE(enc.encode_message(pattern(16384), 2, out));
+  BOOST_CHECK_EQUAL(out.size(), frame_header_len + 1 + 16384 + tag_len);
   auto cs = keyed(1);
   auto h = open_header(cs, out, 0);
-  BOOST_CHECK_EQUAL(h.len, 16384u + tag_len);
+  BOOST_CHECK_EQUAL(h.len, 1u + 16384 + tag_len);
   BOOST_CHECK_EQUAL(h.value, 16384u);
+}
+
+BOOST_AUTO_TEST_CASE(every_priority_round_trips) {
+  // Single-frame and fragmented messages, every priority value.
+  for (unsigned prio = 0; prio < 256; ++prio) {
+    for (size_t size : {size_t{0}, size_t{5}, size_t{70000}}) {
+      auto msg = pattern(size, static_cast<uint8_t>(prio));
+      byte_buffer out;
+      BOOST_REQUIRE(enc.encode_message(msg, static_cast<uint8_t>(prio), out));
+      got.messages.clear();
+      got.priorities.clear();
+      BOOST_REQUIRE(feed(out));
+      BOOST_REQUIRE_EQUAL(got.messages.size(), 1u);
+      BOOST_CHECK(got.messages[0] == msg);
+      BOOST_CHECK_EQUAL(got.priorities[0], prio);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(choose_frame_is_a_header_alone) {
+  byte_buffer out;
+  BOOST_REQUIRE(enc.encode_choose(out));
+  BOOST_CHECK_EQUAL(out.size(), frame_header_len);
+  auto cs = keyed(1);
+  auto h = open_header(cs, out, 0);
+  BOOST_CHECK_EQUAL(h.len, 0u);
+  BOOST_CHECK_EQUAL(h.type, 6);
+  BOOST_CHECK_EQUAL(h.value, 0u);
+  // Between the fragments of a message, like every control frame.
+  BOOST_REQUIRE(feed(out));
+  BOOST_CHECK_EQUAL(got.chooses, 1);
+  auto wire = raw_stream({{1, 4, {3, 1, 2}}, {6, 0, {}}, {2, 0, {3, 4}}});
+  frame_decoder d{keyed(1)};
+  collected c;
+  BOOST_REQUIRE(d.feed(wire, c.sink()));
+  BOOST_CHECK_EQUAL(c.chooses, 1);
+  BOOST_REQUIRE_EQUAL(c.messages.size(), 1u);
+  BOOST_CHECK((c.messages[0] == byte_buffer{1, 2, 3, 4}));
+  BOOST_CHECK_EQUAL(c.priorities[0], 3);
+  // Nothing after a close, not even a choose.
+  byte_buffer closing;
+  BOOST_REQUIRE(enc.encode_close(0, "", closing));
+  BOOST_CHECK_EQUAL(enc.encode_choose(closing).code(), errc::handshake_state);
 }
 
 BOOST_AUTO_TEST_CASE(fragments_of_a_large_message_are_64_byte_multiples) {
   byte_buffer out;
-  BOOST_REQUIRE(enc.encode_message(pattern(max_msg), out));
+  BOOST_REQUIRE(enc.encode_message(pattern(max_msg), 2, out));
   BOOST_CHECK_EQUAL(out.size(), enc.encoded_size(max_msg));
-  // 2 MiB = 32 full fragments of 65472 bytes and one of 2048.
+  // The priority byte and 2 MiB = 32 full fragments of 65472 bytes (the
+  // first holds the priority byte and 65471 message bytes) and one of 2049.
   auto cs = keyed(1);
   size_t pos = 0;
   size_t frames = 0;
@@ -200,44 +250,50 @@ BOOST_AUTO_TEST_CASE(fragments_of_a_large_message_are_64_byte_multiples) {
     BOOST_CHECK_EQUAL(h.type, frames == 0 ? 1 : 2);
     BOOST_CHECK_EQUAL(h.value, frames == 0 ? max_msg : 0u);
     BOOST_REQUIRE_GT(h.len, tag_len);
-    BOOST_CHECK_EQUAL((h.len - tag_len) % 64, 0u);
+    if (pos + frame_header_len + h.len < out.size())
+      BOOST_CHECK_EQUAL(h.len - tag_len, 65472u);
+    else
+      BOOST_CHECK_EQUAL(h.len - tag_len, 2049u);
     cs.set_nonce(cs.nonce() + 1); // skip the body
     data += h.len - tag_len;
     pos += frame_header_len + h.len;
     ++frames;
   }
   BOOST_CHECK_EQUAL(frames, 33u);
-  BOOST_CHECK_EQUAL(data, max_msg);
+  BOOST_CHECK_EQUAL(data, max_msg + 1);
 }
 
-BOOST_AUTO_TEST_CASE(empty_message_is_a_header_alone) {
+BOOST_AUTO_TEST_CASE(empty_message_is_a_priority_byte) {
   byte_buffer out;
-  BOOST_REQUIRE(enc.encode_message({}, out));
-  BOOST_CHECK_EQUAL(out.size(), frame_header_len);
-  BOOST_CHECK_EQUAL(enc.encoded_size(0), frame_header_len);
+  BOOST_REQUIRE(enc.encode_message({}, 2, out));
+  BOOST_CHECK_EQUAL(out.size(), frame_header_len + 1 + tag_len);
+  BOOST_CHECK_EQUAL(enc.encoded_size(0), frame_header_len + 1 + tag_len);
   auto cs = keyed(1);
   auto h = open_header(cs, out, 0);
-  BOOST_CHECK_EQUAL(h.len, 0u);
+  BOOST_CHECK_EQUAL(h.len, 1u + tag_len);
   BOOST_CHECK_EQUAL(h.type, 1);
   BOOST_CHECK_EQUAL(h.value, 0u);
   BOOST_REQUIRE(feed(out));
   BOOST_REQUIRE_EQUAL(got.messages.size(), 1u);
   BOOST_CHECK(got.messages[0].empty());
+  BOOST_CHECK_EQUAL(got.priorities[0], 2);
 }
 
 BOOST_AUTO_TEST_CASE(round_trip_sizes) {
   // Boundaries of the default body (65472 data bytes per frame) and of the
   // largest one (65519).
-  std::vector<size_t> sizes{0,      1,      2,      16,     17,    100,
-                            16383,  16384,  16385,  65471,  65472, 65473,
-                            65518,  65519,  65520,  65535,  65536, 130943,
-                            130944, 130945, 196416, 196417, 200000};
+  // The first frame holds the priority byte and one message byte less.
+  std::vector<size_t> sizes{0,      1,      2,      15,     16,     17,
+                            100,    16383,  16384,  16385,  65470,  65471,
+                            65472,  65473,  65518,  65519,  65520,  65535,
+                            65536,  130942, 130943, 130944, 130945, 196415,
+                            196416, 196417, 200000};
   sizes.push_back(max_msg - 1);
   sizes.push_back(max_msg);
   for (auto size : sizes) {
     auto msg = pattern(size, static_cast<uint8_t>(size));
     byte_buffer out;
-    BOOST_REQUIRE_MESSAGE(enc.encode_message(msg, out), "size " << size);
+    BOOST_REQUIRE_MESSAGE(enc.encode_message(msg, 2, out), "size " << size);
     BOOST_CHECK_EQUAL(out.size(), enc.encoded_size(size));
     got.messages.clear();
     BOOST_REQUIRE(feed(out));
@@ -256,7 +312,7 @@ BOOST_AUTO_TEST_CASE(reassembly_after_large_and_small_messages) {
                       size_t{65473}, size_t{131000}, size_t{65473}}) {
     auto msg = pattern(size, static_cast<uint8_t>(size * 7));
     byte_buffer out;
-    BOOST_REQUIRE(enc.encode_message(msg, out));
+    BOOST_REQUIRE(enc.encode_message(msg, 2, out));
     got.messages.clear();
     BOOST_REQUIRE(feed(out));
     BOOST_REQUIRE_EQUAL(got.messages.size(), 1u);
@@ -270,30 +326,31 @@ BOOST_AUTO_TEST_CASE(largest_frames) {
   frame_encoder e{keyed(2), big};
   frame_decoder d{keyed(2)};
   BOOST_CHECK_EQUAL(e.config().max_frame_body, 65519u);
-  for (size_t size : {65518, 65519, 65520, 131038, 131039}) {
+  for (size_t size : {65517, 65518, 65519, 131037, 131038}) {
     auto msg = pattern(size);
     byte_buffer out;
-    BOOST_REQUIRE(e.encode_message(msg, out));
+    BOOST_REQUIRE(e.encode_message(msg, 2, out));
     BOOST_CHECK_EQUAL(out.size(), e.encoded_size(size));
     collected c;
     BOOST_REQUIRE(d.feed(out, c.sink()));
     BOOST_REQUIRE_EQUAL(c.messages.size(), 1u);
     BOOST_CHECK(c.messages[0] == msg);
   }
-  // One frame of 65519 bytes carries a full 65535-byte body ciphertext.
+  // One frame with the priority byte and 65518 message bytes carries a full
+  // 65535-byte body ciphertext.
   byte_buffer one;
-  BOOST_REQUIRE(e.encode_message(pattern(65519), one));
+  BOOST_REQUIRE(e.encode_message(pattern(65518), 2, one));
   BOOST_CHECK_EQUAL(one.size(), frame_header_len + 65535);
 }
 
 BOOST_AUTO_TEST_CASE(oversized_message_is_refused_on_send) {
   byte_buffer out{0x55};
   auto big = pattern(max_msg + 1);
-  auto res = enc.encode_message(big, out);
+  auto res = enc.encode_message(big, 2, out);
   BOOST_CHECK_EQUAL(res.code(), errc::message_too_large);
   BOOST_CHECK_EQUAL(out.size(), 1u); // nothing sent
   // Not fatal: the next message goes through and decodes.
-  BOOST_REQUIRE(enc.encode_message(pattern(10), out));
+  BOOST_REQUIRE(enc.encode_message(pattern(10), 2, out));
   BOOST_REQUIRE(feed(const_byte_span{out}.subspan(1)));
   BOOST_CHECK_EQUAL(got.messages.size(), 1u);
 }
@@ -303,7 +360,7 @@ BOOST_AUTO_TEST_CASE(forged_declared_size_is_refused_before_allocating) {
   big_cfg.max_message_size = 4 * max_msg;
   frame_encoder liar{keyed(1), big_cfg};
   byte_buffer out;
-  BOOST_REQUIRE(liar.encode_message(pattern(max_msg + 1), out));
+  BOOST_REQUIRE(liar.encode_message(pattern(max_msg + 1), 2, out));
   // Only the first header: the decoder refuses on it, before the body.
   auto res = feed(const_byte_span{out}.subspan(0, frame_header_len));
   BOOST_CHECK_EQUAL(res.code(), errc::message_too_large);
@@ -324,7 +381,7 @@ BOOST_AUTO_TEST_CASE(huge_declared_size_is_refused) {
   frame_decoder at_limit{keyed(1)};
   auto ok = raw_stream({{1, static_cast<uint32_t>(max_msg), pattern(3)}});
   BOOST_CHECK(at_limit.feed(ok, [](const frame_event&) {}));
-  BOOST_CHECK_EQUAL(at_limit.reassembling(), 3u);
+  BOOST_CHECK_EQUAL(at_limit.reassembling(), 2u); // behind the priority byte
   frame_decoder above{keyed(1)};
   auto bad = raw_stream({{1, static_cast<uint32_t>(max_msg + 1), pattern(3)}});
   BOOST_CHECK_EQUAL(above.feed(bad, [](const frame_event&) {}).code(),
@@ -333,10 +390,10 @@ BOOST_AUTO_TEST_CASE(huge_declared_size_is_refused) {
 
 BOOST_AUTO_TEST_CASE(byte_by_byte_small_messages) {
   byte_buffer out;
-  BOOST_REQUIRE(enc.encode_message(pattern(0), out));
-  BOOST_REQUIRE(enc.encode_message(pattern(37), out));
+  BOOST_REQUIRE(enc.encode_message(pattern(0), 2, out));
+  BOOST_REQUIRE(enc.encode_message(pattern(37), 2, out));
   BOOST_REQUIRE(enc.encode_keepalive(out));
-  BOOST_REQUIRE(enc.encode_message(pattern(1000), out));
+  BOOST_REQUIRE(enc.encode_message(pattern(1000), 2, out));
   for (auto b : out) {
     BOOST_REQUIRE(feed(const_byte_span{&b, 1}));
     BOOST_REQUIRE_LE(dec.buffered(), frame_header_len + 65535);
@@ -356,7 +413,7 @@ BOOST_AUTO_TEST_CASE(byte_by_byte_fragmented_message) {
   frame_decoder d{keyed(5), small};
   auto msg = pattern(1000, 9);
   byte_buffer out;
-  BOOST_REQUIRE(e.encode_message(msg, out));
+  BOOST_REQUIRE(e.encode_message(msg, 2, out));
   BOOST_REQUIRE(e.encode_close(2, "", out));
   collected c;
   for (auto b : out)
@@ -372,7 +429,7 @@ BOOST_AUTO_TEST_CASE(random_chunking_of_large_messages) {
   std::vector<byte_buffer> sent;
   for (size_t size : {max_msg, size_t{70000}, size_t{1}, size_t{300000}}) {
     sent.push_back(pattern(size, static_cast<uint8_t>(sent.size())));
-    BOOST_REQUIRE(enc.encode_message(sent.back(), out));
+    BOOST_REQUIRE(enc.encode_message(sent.back(), 2, out));
   }
   BOOST_REQUIRE(feed_randomly(out, 100000, 7));
   BOOST_REQUIRE_EQUAL(got.messages.size(), sent.size());
@@ -383,7 +440,7 @@ BOOST_AUTO_TEST_CASE(random_chunking_of_large_messages) {
 BOOST_AUTO_TEST_CASE(small_random_chunks) {
   byte_buffer out;
   auto msg = pattern(150000, 3);
-  BOOST_REQUIRE(enc.encode_message(msg, out));
+  BOOST_REQUIRE(enc.encode_message(msg, 2, out));
   BOOST_REQUIRE(feed_randomly(out, 40, 11));
   BOOST_REQUIRE_EQUAL(got.messages.size(), 1u);
   BOOST_CHECK(got.messages[0] == msg);
@@ -391,13 +448,13 @@ BOOST_AUTO_TEST_CASE(small_random_chunks) {
 
 BOOST_AUTO_TEST_CASE(reassembly_progress) {
   byte_buffer out;
-  BOOST_REQUIRE(enc.encode_message(pattern(200000), out));
+  BOOST_REQUIRE(enc.encode_message(pattern(200000), 2, out));
   auto first = frame_header_len + 65472 + tag_len;
   BOOST_REQUIRE(feed(const_byte_span{out}.subspan(0, first)));
-  BOOST_CHECK_EQUAL(dec.reassembling(), 65472u);
+  BOOST_CHECK_EQUAL(dec.reassembling(), 65471u);
   BOOST_CHECK_EQUAL(dec.buffered(), 0u);
   BOOST_REQUIRE(feed(const_byte_span{out}.subspan(first, frame_header_len)));
-  BOOST_CHECK_EQUAL(dec.reassembling(), 65472u);
+  BOOST_CHECK_EQUAL(dec.reassembling(), 65471u);
   BOOST_REQUIRE(feed(const_byte_span{out}.subspan(first + frame_header_len)));
   BOOST_CHECK_EQUAL(dec.reassembling(), 0u);
   BOOST_REQUIRE_EQUAL(got.messages.size(), 1u);
@@ -406,9 +463,9 @@ BOOST_AUTO_TEST_CASE(reassembly_progress) {
 
 BOOST_AUTO_TEST_CASE(bit_flips_are_fatal) {
   byte_buffer out;
-  BOOST_REQUIRE(enc.encode_message(pattern(5000), out));
+  BOOST_REQUIRE(enc.encode_message(pattern(5000), 2, out));
   auto good_len = out.size();
-  BOOST_REQUIRE(enc.encode_message(pattern(10), out));
+  BOOST_REQUIRE(enc.encode_message(pattern(10), 2, out));
   // Every flipped position fails, in the header or in the body.
   for (size_t pos : {size_t{0}, size_t{6}, size_t{22}, size_t{23}, size_t{100},
                      good_len - 1}) {
@@ -434,7 +491,7 @@ BOOST_AUTO_TEST_CASE(bit_flip_in_a_later_fragment) {
   // Fragments open straight into the reassembly buffer: a forged one fails
   // and the partial message is dropped.
   byte_buffer out;
-  BOOST_REQUIRE(enc.encode_message(pattern(200000), out));
+  BOOST_REQUIRE(enc.encode_message(pattern(200000), 2, out));
   auto second_body = 2 * frame_header_len + 65472 + tag_len;
   out[second_body + 1000] ^= 1;
   auto res = feed(out);
@@ -445,7 +502,7 @@ BOOST_AUTO_TEST_CASE(bit_flip_in_a_later_fragment) {
 
 BOOST_AUTO_TEST_CASE(wrong_key_fails) {
   byte_buffer out;
-  BOOST_REQUIRE(enc.encode_message(pattern(10), out));
+  BOOST_REQUIRE(enc.encode_message(pattern(10), 2, out));
   frame_decoder other{keyed(2)};
   auto res = other.feed(out, [](const frame_event&) {});
   BOOST_CHECK_EQUAL(res.code(), errc::decrypt_failed);
@@ -454,14 +511,14 @@ BOOST_AUTO_TEST_CASE(wrong_key_fails) {
 BOOST_AUTO_TEST_CASE(dropped_frame_is_detected) {
   byte_buffer a;
   byte_buffer b;
-  BOOST_REQUIRE(enc.encode_message(pattern(10), a));
-  BOOST_REQUIRE(enc.encode_message(pattern(10), b));
+  BOOST_REQUIRE(enc.encode_message(pattern(10), 2, a));
+  BOOST_REQUIRE(enc.encode_message(pattern(10), 2, b));
   BOOST_CHECK_EQUAL(feed(b).code(), errc::decrypt_failed);
 }
 
 BOOST_AUTO_TEST_CASE(replayed_frame_is_detected) {
   byte_buffer a;
-  BOOST_REQUIRE(enc.encode_message(pattern(10), a));
+  BOOST_REQUIRE(enc.encode_message(pattern(10), 2, a));
   BOOST_REQUIRE(feed(a));
   BOOST_CHECK_EQUAL(feed(a).code(), errc::decrypt_failed);
 }
@@ -477,7 +534,7 @@ BOOST_AUTO_TEST_CASE(rekey_keeps_both_ends_in_sync) {
   std::mt19937 rng{5};
   for (int i = 0; i < 300; ++i) {
     sent.push_back(pattern(rng() % 5000, static_cast<uint8_t>(i)));
-    BOOST_REQUIRE(e.encode_message(sent.back(), out));
+    BOOST_REQUIRE(e.encode_message(sent.back(), 2, out));
     if (i % 7 == 0)
       BOOST_REQUIRE(e.encode_keepalive(out));
     if (i % 50 == 0)
@@ -505,7 +562,7 @@ BOOST_AUTO_TEST_CASE(rekey_keeps_both_ends_in_sync) {
   byte_buffer after;
   BOOST_REQUIRE(f.encode_rekey(rekey_frame));
   BOOST_CHECK_EQUAL(rekey_frame.size(), frame_header_len);
-  BOOST_REQUIRE(f.encode_message(pattern(5), after));
+  BOOST_REQUIRE(f.encode_message(pattern(5), 2, after));
   auto old_key = keyed(4);
   old_key.set_nonce(1);
   byte_buffer plain;
@@ -541,10 +598,10 @@ BOOST_AUTO_TEST_CASE(automatic_rekey_interval) {
 BOOST_AUTO_TEST_CASE(keepalive_and_close) {
   byte_buffer out;
   BOOST_REQUIRE(enc.encode_keepalive(out));
-  BOOST_REQUIRE(enc.encode_message(pattern(3), out));
+  BOOST_REQUIRE(enc.encode_message(pattern(3), 2, out));
   BOOST_REQUIRE(enc.encode_close(0x1234, "going away", out));
   BOOST_CHECK_EQUAL(enc.encode_keepalive(out).code(), errc::handshake_state);
-  BOOST_CHECK_EQUAL(enc.encode_message(pattern(1), out).code(),
+  BOOST_CHECK_EQUAL(enc.encode_message(pattern(1), 2, out).code(),
                     errc::handshake_state);
   BOOST_REQUIRE(feed(out));
   BOOST_CHECK_EQUAL(got.keepalives, 1);
@@ -591,9 +648,10 @@ BOOST_AUTO_TEST_CASE(tiny_frames) {
   BOOST_CHECK_EQUAL(e.config().max_frame_body, 16u);
   auto msg = pattern(1000);
   byte_buffer out;
-  BOOST_REQUIRE(e.encode_message(msg, out));
+  BOOST_REQUIRE(e.encode_message(msg, 2, out));
   BOOST_CHECK_EQUAL(out.size(), e.encoded_size(msg.size()));
-  BOOST_CHECK_EQUAL(out.size(), 63u * (23 + 16) + 1000); // ceil(1000 / 16)
+  // The priority byte and 1000 message bytes: ceil(1001 / 16) frames.
+  BOOST_CHECK_EQUAL(out.size(), 63u * (23 + 16) + 1001);
   BOOST_REQUIRE(e.encode_close(1, "0123456789abcdefXYZ", out));
   collected c;
   BOOST_REQUIRE(d.feed(out, c.sink()));
@@ -612,11 +670,11 @@ BOOST_AUTO_TEST_CASE(codec_pair_from_transport_keys) {
   frame_codec x{std::move(a)};
   frame_codec y{std::move(b)};
   byte_buffer wire;
-  BOOST_REQUIRE(x.encoder.encode_message(pattern(77), wire));
+  BOOST_REQUIRE(x.encoder.encode_message(pattern(77), 2, wire));
   collected c;
   BOOST_REQUIRE(y.decoder.feed(wire, c.sink()));
   wire.clear();
-  BOOST_REQUIRE(y.encoder.encode_message(pattern(88), wire));
+  BOOST_REQUIRE(y.encoder.encode_message(pattern(88), 2, wire));
   BOOST_REQUIRE(x.decoder.feed(wire, c.sink()));
   BOOST_REQUIRE_EQUAL(c.messages.size(), 2u);
   BOOST_CHECK(c.messages[1] == pattern(88));
@@ -637,16 +695,20 @@ BOOST_AUTO_TEST_CASE(malformed_frames) {
   };
   std::vector<case_t> cases{
     {"type 0", {{0, 0, {}}}},
-    {"unknown type", {{6, 0, {}}}},
+    {"unknown type", {{7, 0, {}}}},
     {"type 255 with a body", {{0xFF, 0, pattern(3)}}},
     {"continuation without a message", {cont(3)}},
-    {"first fragment longer than its total", {first(2, 3)}},
-    {"empty first fragment of a non-empty message", {{1, 5, {}}}},
-    {"fragments overrun the total", {first(10, 3), cont(8)}},
+    {"first fragment longer than its total", {first(2, 4)}},
+    {"message-first without its priority byte", {{1, 5, {}}}},
+    {"empty message without its priority byte", {{1, 0, {}}}},
+    {"empty first fragment of a non-empty message", {first(5, 1)}},
+    {"fragments overrun the total", {first(10, 3), cont(9)}},
     {"empty continuation", {first(10, 3), {2, 0, {}}}},
     {"continuation with a value", {first(10, 3), {2, 1, pattern(7)}}},
     {"new message inside another", {first(10, 3), first(3, 3)}},
-    {"empty message inside another", {first(10, 3), {1, 0, {}}}},
+    {"empty message inside another", {first(10, 3), first(0, 1)}},
+    {"choose with a value", {{6, 1, {}}}},
+    {"choose with a body", {{6, 0, pattern(2)}}},
     {"keepalive with a value", {{3, 1, {}}}},
     {"keepalive with a body", {{3, 0, pattern(1)}}},
     {"rekey with a value", {{4, 0x10000, {}}}},
@@ -673,7 +735,7 @@ BOOST_AUTO_TEST_CASE(malformed_frames) {
 BOOST_AUTO_TEST_CASE(body_length_too_short_for_a_tag_and_a_byte) {
   // Declared body lengths 1..16 are refused on the header, for every type;
   // the header alone (a body is never read) is enough.
-  for (uint8_t type : {1, 2, 3, 4, 5}) {
+  for (uint8_t type : {1, 2, 3, 4, 5, 6}) {
     for (size_t declared : {1, 2, 15, 16}) {
       auto frame = raw_stream({{type, type == 1 ? 5u : 0u, {}, declared}});
       BOOST_REQUIRE_EQUAL(frame.size(), frame_header_len);
@@ -688,21 +750,24 @@ BOOST_AUTO_TEST_CASE(body_length_too_short_for_a_tag_and_a_byte) {
 
 BOOST_AUTO_TEST_CASE(crafted_well_formed_frames) {
   auto wire = raw_stream({
-    {1, 0, {}},                      // empty message
-    {1, 3, {7, 8, 9}},               // single-frame message
+    {1, 0, {0xFF}},                  // empty message, priority 255
+    {6, 0, {}},                      // choose
+    {1, 3, {0, 7, 8, 9}},            // single-frame message, priority 0
     {5, 0xABCD, {'b', 'y', 'e', 0}}, // close with text
   });
   BOOST_REQUIRE(feed(wire));
   BOOST_REQUIRE_EQUAL(got.messages.size(), 2u);
   BOOST_CHECK(got.messages[0].empty());
   BOOST_CHECK((got.messages[1] == byte_buffer{7, 8, 9}));
+  BOOST_CHECK((got.priorities == std::vector<uint8_t>{0xFF, 0}));
+  BOOST_CHECK_EQUAL(got.chooses, 1);
   BOOST_CHECK_EQUAL(got.close_reason, 0xABCD);
   BOOST_CHECK_EQUAL(got.close_text, std::string("bye\0", 4));
 }
 
 BOOST_AUTO_TEST_CASE(control_frames_between_fragments) {
   auto wire = raw_stream({
-    {1, 6, {1, 2}},
+    {1, 6, {4, 1, 2}},
     {3, 0, {}},
     {2, 0, {3, 4}},
     {3, 0, {}},
@@ -720,7 +785,7 @@ BOOST_AUTO_TEST_CASE(control_frames_between_fragments) {
   frame_decoder d{keyed(6), every};
   byte_buffer out;
   auto msg = pattern(100);
-  BOOST_REQUIRE(e.encode_message(msg, out));
+  BOOST_REQUIRE(e.encode_message(msg, 2, out));
   BOOST_REQUIRE(e.encode_close(3, "x", out));
   collected c;
   BOOST_REQUIRE(d.feed(out, c.sink()));
