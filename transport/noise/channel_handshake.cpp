@@ -197,6 +197,15 @@ struct channel_handshake::impl {
                      "the peer refused the handshake: our static key is not "
                      "the peer id it dialled"
                        + said});
+      case refusal_reason::banned:
+        return fail(
+          {errc::banned,
+           "the peer refused the handshake: our address is banned" + said});
+      case refusal_reason::not_whitelisted:
+        return fail({errc::not_whitelisted,
+                     "the peer refused the handshake: our address is not on "
+                     "its whitelist"
+                       + said});
       default:
         return fail(
           {errc::peer_refused, "the peer refused the handshake (reason "
@@ -218,11 +227,27 @@ struct channel_handshake::impl {
     return {};
   }
 
+  /// The configured refusal, sent instead of reading message 1.
+  status refuse_as_configured(byte_buffer& out) {
+    const auto& r = *cfg.refusal;
+    auto code = r.reason == refusal_reason::banned ? errc::banned
+                : r.reason == refusal_reason::not_whitelisted
+                  ? errc::not_whitelisted
+                  : errc::peer_refused;
+    auto detail = "refused the initiator (reason "
+                  + std::to_string(static_cast<unsigned>(r.reason)) + ")";
+    if (!r.text.empty())
+      detail += ": " + r.text;
+    return refuse(r.reason, {code, std::move(detail)}, r.text, out);
+  }
+
   /// Processes one complete envelope whose header passed `check_header`.
   status on_envelope(const envelope_header& hdr, const_byte_span body,
                      byte_buffer& out) {
     if (hdr.kind == envelope_kind::refusal)
       return on_refusal(hdr, body);
+    if (cfg.refusal && received == 0)
+      return refuse_as_configured(out);
     auto index = cfg.side == role::initiator ? 2 : (received == 0 ? 1 : 3);
     auto what = "handshake message " + std::to_string(index);
     byte_buffer payload;
@@ -296,6 +321,9 @@ expected<channel_handshake> channel_handshake::create(channel_config cfg) {
   auto zero = key32{};
   if (cfg.local_static.pub == zero)
     return {errc::invalid_config, "channel_config.local_static is not set"};
+  if (cfg.refusal && cfg.side != role::responder)
+    return {errc::invalid_config,
+            "channel_config.refusal is for responders only"};
   handshake_config hc;
   hc.protocol_name = "Noise_XX_25519_";
   hc.protocol_name += cipher_name(cfg.algorithms.cipher);

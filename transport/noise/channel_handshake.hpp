@@ -37,6 +37,19 @@ enum class refusal_reason : uint8_t {
   unknown_version = 1,
   network_mismatch = 2,
   unexpected_peer = 3,
+  /// The initiator's address (or id) is banned.
+  banned = 4,
+  /// The initiator's address is not on the responder's whitelist.
+  not_whitelisted = 5,
+};
+
+/// A refusal a responder sends whatever the initiator says (the listener's
+/// verdict on the address, known before any handshake byte).
+struct channel_refusal {
+  refusal_reason reason = refusal_reason::unspecified;
+  /// Sent in cleartext to the initiator: short and generic (at most 200
+  /// bytes are sent).
+  std::string text;
 };
 
 /// How one side runs crust's handshake.
@@ -53,6 +66,11 @@ struct channel_config {
   suite algorithms;
   /// Fixed ephemeral keys for tests; empty means fresh random ones.
   std::function<expected<keypair>()> ephemeral_source;
+  /// Responder only: answer the initiator's first valid envelope (version
+  /// and kind checked, nothing decrypted, no DH spent) with this refusal
+  /// and fail with `banned`, `not_whitelisted` or `peer_refused` after its
+  /// reason.
+  std::optional<channel_refusal> refusal;
 };
 
 /// What a completed handshake yields.

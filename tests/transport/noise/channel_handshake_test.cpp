@@ -149,14 +149,14 @@ BOOST_AUTO_TEST_CASE(both_sides_learn_each_others_key) {
   frame_codec y{std::move(b->keys)};
   byte_buffer wire;
   byte_buffer msg{'h', 'i'};
-  BOOST_REQUIRE(x.encoder.encode_message(msg, wire));
+  BOOST_REQUIRE(x.encoder.encode_message(msg, 0, wire));
   int got = 0;
   BOOST_REQUIRE(y.decoder.feed(wire, [&](const frame_event& ev) {
     BOOST_CHECK(ev.message == const_byte_span{msg});
     ++got;
   }));
   wire.clear();
-  BOOST_REQUIRE(y.encoder.encode_message(msg, wire));
+  BOOST_REQUIRE(y.encoder.encode_message(msg, 0, wire));
   BOOST_REQUIRE(x.decoder.feed(wire, [&](const frame_event&) {
     ++got;
   }));
@@ -415,7 +415,7 @@ BOOST_AUTO_TEST_CASE(bytes_after_the_handshake_are_left_alone) {
   // The initiator's last flight and its first frames in one write.
   auto wire = t.msg3;
   byte_buffer payload{'d', 'a', 't', 'a'};
-  BOOST_REQUIRE(enc.encode_message(payload, wire));
+  BOOST_REQUIRE(enc.encode_message(payload, 0, wire));
   BOOST_REQUIRE(enc.encode_keepalive(wire));
   byte_buffer none;
   // Even when the tail arrives split across calls.
@@ -647,6 +647,79 @@ BOOST_AUTO_TEST_CASE(out_of_turn) {
 BOOST_AUTO_TEST_CASE(bad_config) {
   channel_config cfg;
   auto hs = channel_handshake::create(cfg);
+  BOOST_REQUIRE(!hs);
+  BOOST_CHECK_EQUAL(hs.error().code, errc::invalid_config);
+}
+
+BOOST_AUTO_TEST_CASE(configured_refusal_reaches_the_initiator_as_banned) {
+  res_cfg.refusal = channel_refusal{refusal_reason::banned, "go away"};
+  auto ini = make(ini_cfg);
+  auto res = make(res_cfg);
+  byte_buffer msg1;
+  BOOST_REQUIRE(ini.start(msg1));
+  byte_buffer refusal;
+  auto used = res.on_bytes(msg1, refusal);
+  BOOST_REQUIRE(!used);
+  BOOST_CHECK_EQUAL(used.error().code, errc::banned);
+  BOOST_CHECK(res.failed());
+  BOOST_TEST_MESSAGE("responder: " << res.error().message());
+  // Version, kind 2, length, reason 4, the text; never more than message 1.
+  byte_buffer expected{
+    protocol_version, 2, 0, 8, 4, 'g', 'o', ' ', 'a', 'w', 'a', 'y'};
+  BOOST_CHECK(refusal == expected);
+  BOOST_CHECK_LE(refusal.size(), msg1.size());
+  byte_buffer none;
+  auto got = ini.on_bytes(refusal, none);
+  BOOST_REQUIRE(!got);
+  BOOST_CHECK_EQUAL(got.error().code, errc::banned);
+  BOOST_CHECK(none.empty());
+  BOOST_TEST_MESSAGE("initiator: " << ini.error().message());
+  BOOST_CHECK(contains(ini.error().detail,
+                       "the peer refused the handshake: our address is "
+                       "banned"));
+  BOOST_CHECK(contains(ini.error().detail, "\"go away\""));
+}
+
+BOOST_AUTO_TEST_CASE(configured_refusal_in_datagram_mode_is_not_whitelisted) {
+  res_cfg.refusal = channel_refusal{refusal_reason::not_whitelisted, ""};
+  auto ini = make(ini_cfg);
+  auto res = make(res_cfg);
+  byte_buffer msg1;
+  BOOST_REQUIRE(ini.start(msg1));
+  byte_buffer refusal;
+  BOOST_CHECK_EQUAL(res.on_datagram(msg1, refusal).code(),
+                    errc::not_whitelisted);
+  BOOST_CHECK_EQUAL(refusal.size(), 5u);
+  byte_buffer none;
+  BOOST_CHECK_EQUAL(ini.on_datagram(refusal, none).code(),
+                    errc::not_whitelisted);
+  BOOST_CHECK(contains(ini.error().detail, "not on its whitelist"));
+}
+
+BOOST_AUTO_TEST_CASE(configured_refusal_reads_no_noise_message) {
+  // A handshake envelope whose body is not a valid message 1 still gets the
+  // refusal: the body is never read (no DH, no parsing), only the header.
+  res_cfg.refusal = channel_refusal{refusal_reason::banned, "banned"};
+  auto res = make(res_cfg);
+  byte_buffer junk{protocol_version, 1, 0, 3, 0xAA, 0xBB, 0xCC};
+  byte_buffer refusal;
+  auto used = res.on_bytes(junk, refusal);
+  BOOST_REQUIRE(!used);
+  BOOST_CHECK_EQUAL(used.error().code, errc::banned);
+  BOOST_REQUIRE_GE(refusal.size(), 5u);
+  BOOST_CHECK_EQUAL(refusal[4], 4);
+  // A wrong version is still refused as such, from the header alone.
+  auto res2 = make(res_cfg);
+  byte_buffer v9{9, 1, 0, 3, 0xAA, 0xBB, 0xCC};
+  byte_buffer out;
+  BOOST_CHECK_EQUAL(res2.on_bytes(v9, out).error().code, errc::unknown_version);
+  BOOST_REQUIRE_GE(out.size(), 5u);
+  BOOST_CHECK_EQUAL(out[4], 1);
+}
+
+BOOST_AUTO_TEST_CASE(configured_refusal_is_for_responders) {
+  ini_cfg.refusal = channel_refusal{refusal_reason::banned, ""};
+  auto hs = channel_handshake::create(ini_cfg);
   BOOST_REQUIRE(!hs);
   BOOST_CHECK_EQUAL(hs.error().code, errc::invalid_config);
 }
