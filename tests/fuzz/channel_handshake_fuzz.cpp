@@ -10,7 +10,9 @@
 //            SHA256, bit 5 the side under test expects a peer id (the
 //            genuine one; with bit 7 a wrong one), bit 6 the side under test
 //            belongs to another network, bit 7 without bit 5: the peer
-//            expects a wrong peer id from the side under test.
+//            expects a wrong peer id from the side under test (peer mode),
+//            or the responder under test refuses every initiator with a
+//            configured refusal (raw mode).
 //   raw      the rest is records `[u16 BE length][bytes]` (the last one may
 //            be cut short): stream chunks or datagrams, delivered as they
 //            are. Keys and ephemerals are fixed, so seeds carry the genuine
@@ -35,7 +37,9 @@
 //   - finish() succeeds exactly when done(); start() on a responder or twice
 //     fails and appends nothing;
 //   - done() implies the peer's genuine static key was learned, never with a
-//     mismatching network or a refused peer id; when both sides are done,
+//     mismatching network, a refused peer id or a configured refusal; a
+//     responder with a configured refusal sends nothing but refusals; when
+//     both sides are done,
 //     their handshake hashes and transport keys agree.
 //   - no datagram is answered with more bytes than it carried (spoofed
 //     sources must gain no amplification); corpus/channel_handshake/crash-*
@@ -86,6 +90,7 @@ struct selection {
   bool expect_wrong = false;
   bool other_network = false;
   bool peer_expects_wrong = false;
+  bool refuse = false;
 };
 
 selection select(uint8_t x) {
@@ -102,6 +107,8 @@ selection select(uint8_t x) {
   sel.other_network = (x & 0x40) != 0;
   // Without a peer (raw mode) nobody refuses us.
   sel.peer_expects_wrong = sel.peer_mode && !sel.expect && (x & 0x80) != 0;
+  sel.refuse = !sel.peer_mode && sel.side == role::responder && !sel.expect
+               && (x & 0x80) != 0;
   return sel;
 }
 
@@ -116,6 +123,8 @@ channel_config make_config(const selection& sel, bool under_test) {
       = fixed_pair(sel.expect_wrong ? 9 : static_of(other(side))).pub;
   if (!under_test && sel.peer_expects_wrong)
     cfg.expected_remote = fixed_pair(9).pub;
+  if (under_test && sel.refuse)
+    cfg.refusal = channel_refusal{refusal_reason::banned, "fuzz refusal"};
   cfg.algorithms = sel.algorithms;
   auto eph = side == role::initiator ? uint8_t{3} : uint8_t{4};
   cfg.ephemeral_source = [eph]() -> expected<keypair> {
@@ -238,6 +247,7 @@ void check_done(const selection& sel, tracked& me) {
   // never completes.
   require(!sel.other_network);
   require(!sel.expect_wrong);
+  require(!sel.refuse);
   require(!sel.peer_expects_wrong || sel.side == role::initiator);
   auto genuine = fixed_pair(static_of(other(sel.side))).pub;
   auto rs = me.hs.remote_static();
@@ -274,6 +284,10 @@ outcome run_raw(const selection& sel, reader& in) {
       me.on_datagram(record, out);
     else
       me.on_bytes(record, out);
+    // A refusing responder spends no DH: it never writes message 2.
+    if (sel.refuse)
+      require(out.empty()
+              || out[1] == static_cast<uint8_t>(envelope_kind::refusal));
     me.finish_early();
   }
   check_done(sel, me);
@@ -588,6 +602,14 @@ void write_seeds(const std::string& dir) {
     require(run(seed.data(), seed.size()).me_done);
     write_file(dir, c.name, seed);
   }
+  // A genuine message 1 to a responder that refuses every initiator.
+  for (auto& c : {raw_case{"raw_responder_refusing_stream", 0x80},
+                  raw_case{"raw_responder_refusing_datagram", 0x84}}) {
+    auto seed = raw_seed(static_cast<uint8_t>(c.selector & 0x7F));
+    seed[0] = c.selector;
+    require(!run(seed.data(), seed.size()).me_done);
+    write_file(dir, c.name, seed);
+  }
   // Message 1 with a low-order ephemeral key (zero): the responder's own
   // message 2 fails (its DH yields zero).
   {
@@ -605,6 +627,12 @@ void write_seeds(const std::string& dir) {
   byte_buffer refusal{0x02};
   append_record(refusal, byte_buffer{1, 2, 0, 4, 3, 'n', 'o', '!'});
   write_file(dir, "raw_initiator_refusal", refusal);
+  byte_buffer banned{0x02};
+  append_record(banned, byte_buffer{1, 2, 0, 4, 4, 'b', 'a', 'n'});
+  write_file(dir, "raw_initiator_refusal_banned", banned);
+  byte_buffer not_listed{0x06};
+  append_record(not_listed, byte_buffer{1, 2, 0, 1, 5});
+  write_file(dir, "raw_initiator_refusal_not_whitelisted", not_listed);
 }
 
 } // namespace

@@ -12,9 +12,10 @@
 //              parser thus sees arbitrary types, values and lengths
 //              (0, 1..16, 17..65535) and the bodies arbitrary fragments and
 //              close texts.
-//   2 encode   the rest drives a frame_encoder (messages, keepalives,
-//              rekeys, close) with a small frame size and rekey interval;
-//              the decoder must return exactly what was encoded.
+//   2 encode   the rest drives a frame_encoder (messages with a priority,
+//              keepalives, rekeys, chooses, close) with a small frame size
+//              and rekey interval; the decoder must return exactly what was
+//              encoded, priorities included.
 // Invariants checked in every mode: bounded buffering, a failed decoder
 // stays failed with the same code, no message above the maximum.
 //
@@ -54,6 +55,7 @@ struct event_record {
   frame_event_kind kind;
   byte_buffer bytes;
   uint16_t reason = 0;
+  uint8_t priority = 0;
 };
 
 /// Feeds `wire` in pieces chosen by a small LCG seeded from the input and
@@ -64,7 +66,8 @@ std::vector<event_record> decode(frame_decoder& dec, const byte_buffer& wire,
   auto sink = [&](const frame_event& ev) {
     require(ev.kind != frame_event_kind::message
             || ev.message.size() <= dec.config().max_message_size);
-    event_record rec{ev.kind, ev.message.to_buffer(), ev.close_reason};
+    event_record rec{ev.kind, ev.message.to_buffer(), ev.close_reason,
+                     ev.priority};
     if (ev.kind == frame_event_kind::close)
       rec.bytes.assign(ev.close_text.begin(), ev.close_text.end());
     out.push_back(std::move(rec));
@@ -147,19 +150,21 @@ void run_encode(reader& in, uint8_t seed) {
   std::vector<event_record> expected;
   bool closed = false;
   while (!in.empty() && !closed) {
-    switch (in.u8() % 4) {
+    switch (in.u8() % 5) {
       case 0: {
         // Message sizes up to the maximum plus a little.
+        auto prio = in.u8();
         auto n = in.u16() % (cfg.max_message_size + 100);
         auto data = in.take(n);
         byte_buffer msg(data.begin(), data.end());
         msg.resize(n, 0xA5);
-        auto res = enc.encode_message(msg, wire);
+        auto res = enc.encode_message(msg, prio, wire);
         if (msg.size() > cfg.max_message_size) {
           require(res.code() == errc::message_too_large);
         } else {
           require(static_cast<bool>(res));
-          expected.push_back({frame_event_kind::message, std::move(msg)});
+          expected.push_back(
+            {frame_event_kind::message, std::move(msg), 0, prio});
         }
         break;
       }
@@ -168,6 +173,10 @@ void run_encode(reader& in, uint8_t seed) {
         expected.push_back({frame_event_kind::keepalive, {}});
         break;
       case 2: require(static_cast<bool>(enc.encode_rekey(wire))); break;
+      case 3:
+        require(static_cast<bool>(enc.encode_choose(wire)));
+        expected.push_back({frame_event_kind::choose, {}});
+        break;
       default: {
         auto reason = static_cast<uint16_t>(in.u16());
         auto text = in.take(in.u8());
@@ -196,6 +205,7 @@ void run_encode(reader& in, uint8_t seed) {
     require(ev.kind == expected[j].kind);
     require(ev.bytes == expected[j].bytes);
     require(ev.reason == expected[j].reason);
+    require(ev.priority == expected[j].priority);
     ++j;
   }
   require(j == expected.size());
@@ -214,17 +224,19 @@ void write_seeds(const std::string& dir) {
     byte_buffer small(40, 0x11);
     byte_buffer big(70000, 0x22);
     byte_buffer empty;
-    require(static_cast<bool>(enc.encode_message(small, wire)));
+    require(static_cast<bool>(enc.encode_message(small, 0, wire)));
     require(static_cast<bool>(enc.encode_keepalive(wire)));
-    require(static_cast<bool>(enc.encode_message(empty, wire)));
-    require(static_cast<bool>(enc.encode_message(byte_buffer(1500, 3), wire)));
+    require(static_cast<bool>(enc.encode_choose(wire)));
+    require(static_cast<bool>(enc.encode_message(empty, 255, wire)));
+    require(
+      static_cast<bool>(enc.encode_message(byte_buffer(1500, 3), 4, wire)));
     require(static_cast<bool>(enc.encode_close(3, "bye", wire)));
     write_file(dir, "raw_valid_stream", wire);
     frame_codec_config large = cfg;
     large.max_message_size = 1 << 20;
     frame_encoder liar{fixed_cipher(), large};
     byte_buffer over{3, 4};
-    require(static_cast<bool>(liar.encode_message(big, over)));
+    require(static_cast<bool>(liar.encode_message(big, 1, over)));
     over.resize(2 + frame_header_len + 600);
     write_file(dir, "raw_oversized_declared", over);
     write_file(dir, "raw_garbage", byte_buffer{0, 1, 0xDE, 0xAD, 0xBE, 0xEF});
@@ -242,13 +254,15 @@ void write_seeds(const std::string& dir) {
   };
   {
     byte_buffer in{1, 9};
-    record(in, 1, 6, {'a', 'b'});
+    // A message-first body starts with the priority byte.
+    record(in, 1, 6, {3, 'a', 'b'});
     record(in, 3, 0, {});
     record(in, 4, 0, {});
     record(in, 2, 0, {'c', 'd'});
+    record(in, 6, 0, {});
     record(in, 2, 0, {'e', 'f'});
-    record(in, 1, 0, {});
-    record(in, 1, 2, {'g', 'h'});
+    record(in, 1, 0, {7});
+    record(in, 1, 2, {0, 'g', 'h'});
     record(in, 5, 1, {'o', 'k'});
     write_file(dir, "sealed_fragments", in);
     byte_buffer bad{1, 3};
@@ -259,7 +273,7 @@ void write_seeds(const std::string& dir) {
     record(big, 1, 0x7FFFFFFF, {1});
     write_file(dir, "sealed_huge_total", big);
     byte_buffer overrun{1, 2};
-    record(overrun, 1, 3, {'a'});
+    record(overrun, 1, 3, {2, 'a'});
     record(overrun, 2, 0, {'b', 'c', 'd'});
     write_file(dir, "sealed_overrun", overrun);
     // Declared body lengths 1..16 and a nonzero value where 0 is required.
@@ -267,6 +281,7 @@ void write_seeds(const std::string& dir) {
     write_file(dir, "sealed_short_body", short_body);
     byte_buffer value{1, 8};
     record(value, 3, 0, {});
+    record(value, 6, 1, {});
     record(value, 4, 1, {});
     write_file(dir, "sealed_nonzero_value", value);
     byte_buffer closing{1, 4};
@@ -276,13 +291,15 @@ void write_seeds(const std::string& dir) {
   }
   // Encode mode: op sequences.
   {
+    // Ops: 0 message (priority, u16 size, bytes), 1 keepalive, 2 rekey,
+    // 3 choose, 4 close (u16 reason, u8 text length, text).
     byte_buffer ops{2, 4, 10, 2};
-    ops.insert(ops.end(), {0, 0, 5, 'h', 'e', 'l', 'l', 'o'});
-    ops.insert(ops.end(), {1, 2, 0, 0x80, 0x40});
-    ops.insert(ops.end(), {0, 0, 0});
-    ops.insert(ops.end(), {3, 0, 9, 4, 'd', 'o', 'n', 'e'});
+    ops.insert(ops.end(), {0, 5, 0, 5, 'h', 'e', 'l', 'l', 'o'});
+    ops.insert(ops.end(), {1, 3, 2, 0, 0x80, 0x40});
+    ops.insert(ops.end(), {0, 0xFF, 0, 0});
+    ops.insert(ops.end(), {4, 0, 9, 4, 'd', 'o', 'n', 'e'});
     write_file(dir, "encode_sequence", ops);
-    byte_buffer huge{2, 0, 200, 1, 0, 0xFF, 0xFF};
+    byte_buffer huge{2, 0, 200, 1, 0, 1, 0xFF, 0xFF};
     write_file(dir, "encode_large", huge);
   }
 }
