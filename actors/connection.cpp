@@ -4,24 +4,14 @@
 
 #include <caf/send.hpp>
 
+#include <algorithm>
 #include <utility>
 
 namespace crust {
 
 namespace {
 
-// -- close frame reasons (the u16 value of a close frame) --------------------
-
-/// The application closed the connection.
-constexpr uint16_t close_normal = 0;
-
-/// The peer sent something malformed or forged.
-constexpr uint16_t close_protocol_error = 1;
-
-/// Nothing arrived within the inactivity timeout.
-constexpr uint16_t close_timeout = 2;
-
-// -- errors (one place, so that dedicated codes can replace these) -----------
+// -- errors ------------------------------------------------------------------
 
 /// "10s", "1500ms", "250us": for error details.
 std::string to_text(caf::timespan d) {
@@ -39,52 +29,55 @@ caf::error make_error(errc code, std::string detail) {
   return to_error(failure{code, std::move(detail)});
 }
 
-/// The handshake did not complete in time.
-caf::error handshake_deadline_error(caf::timespan timeout) {
-  return make_error(errc::handshake_incomplete,
-                    "no handshake within " + to_text(timeout));
+constexpr uint16_t code_of(close_code x) {
+  return static_cast<uint16_t>(x);
 }
 
-/// The peer sent more than the bound before it was authenticated.
-caf::error handshake_bytes_error(size_t limit) {
-  return make_error(errc::malformed_message,
-                    "more than " + std::to_string(limit)
-                      + " bytes before authentication");
-}
-
-/// The transport ended before the handshake completed.
-caf::error closed_in_handshake_error(const caf::error& reason) {
-  if (reason)
-    return reason;
-  return make_error(errc::handshake_incomplete,
-                    "the connection closed during the handshake");
-}
-
-/// The transport ended after the handshake.
-caf::error transport_closed_error(const caf::error& reason) {
-  if (reason)
-    return reason;
-  return make_error(errc::socket_failure,
-                    "the peer closed the connection (end of stream)");
+/// The name of a close code in details; "unknown" for codes of the future.
+const char* name_of(uint16_t code) {
+  switch (static_cast<close_code>(code)) {
+    case close_code::normal: return "normal";
+    case close_code::protocol_error: return "protocol error";
+    case close_code::inactivity: return "inactivity";
+    case close_code::duplicate: return "duplicate";
+    case close_code::banned: return "banned";
+    case close_code::not_whitelisted: return "not whitelisted";
+    case close_code::rate_exceeded: return "rate exceeded";
+    case close_code::shutdown: return "shutdown";
+  }
+  return "unknown";
 }
 
 /// The peer sent a close frame; its text is untrusted: printable ASCII only.
+/// Codes the application can act on get their own error code.
 caf::error peer_closed_error(uint16_t code, std::string_view text) {
+  auto ec = errc::peer_closed;
+  switch (static_cast<close_code>(code)) {
+    case close_code::duplicate: ec = errc::duplicate_connection; break;
+    case close_code::banned: ec = errc::banned; break;
+    case close_code::not_whitelisted: ec = errc::not_whitelisted; break;
+    case close_code::rate_exceeded: ec = errc::rate_exceeded; break;
+    default: break;
+  }
   std::string detail = "the peer closed the connection (reason "
-                       + std::to_string(code);
+                       + std::to_string(code) + ", " + name_of(code);
   if (!text.empty()) {
     detail += ": ";
-    for (auto c : text)
+    for (auto c : text.substr(0, noise::max_close_text))
       detail += (c >= 0x20 && c < 0x7f) ? c : '?';
   }
   detail += ')';
-  return make_error(errc::socket_failure, std::move(detail));
+  return make_error(ec, std::move(detail));
 }
 
-/// Nothing arrived for the inactivity timeout.
-caf::error silence_error(caf::timespan timeout) {
-  return make_error(errc::socket_failure,
-                    "nothing received for " + to_text(timeout));
+/// The transport ended: an error of its own, or an orderly end of stream.
+caf::error transport_closed_error(const caf::error& reason, bool in_handshake) {
+  if (reason)
+    return reason;
+  return make_error(errc::peer_closed,
+                    in_handshake
+                      ? "the peer closed the connection during the handshake"
+                      : "the peer closed the connection (end of stream)");
 }
 
 // -- configuration -----------------------------------------------------------
@@ -108,12 +101,51 @@ status validate(const connection_config& cfg) {
     return bad("inactivity_timeout (" + to_text(cfg.inactivity_timeout)
                + ") must exceed heartbeat_interval ("
                + to_text(cfg.heartbeat_interval) + ")");
+  if (cfg.max_queued_bytes < cfg.max_message_size)
+    return bad("max_queued_bytes (" + std::to_string(cfg.max_queued_bytes)
+               + ") must be at least max_message_size ("
+               + std::to_string(cfg.max_message_size) + ")");
+  if (cfg.queue_expiry <= caf::timespan{0})
+    return bad("queue_expiry must be positive");
+  if (cfg.max_unflushed_bytes == 0)
+    return bad("max_unflushed_bytes must be positive");
+  if (cfg.refusal && cfg.side != noise::role::responder)
+    return bad("a refusal is for accepted (responder) connections only");
   return {};
+}
+
+codec::send_queue_config queue_config(const connection_config& cfg) {
+  codec::send_queue_config out;
+  out.max_bytes = cfg.max_queued_bytes;
+  out.max_message_size = cfg.max_message_size;
+  out.expiry = cfg.queue_expiry;
+  return out;
 }
 
 } // namespace
 
-// -- connection_state --------------------------------------------------------
+// -- rate_limiter ------------------------------------------------------------
+
+void rate_limiter::reset(uint64_t per_second, time_point now) {
+  rate = per_second;
+  tokens = static_cast<double>(per_second);
+  last = now;
+}
+
+bool rate_limiter::take(double n, time_point now) {
+  if (rate == 0)
+    return true;
+  auto r = static_cast<double>(rate);
+  std::chrono::duration<double> elapsed = now - last;
+  last = now;
+  tokens = std::min(r, tokens + elapsed.count() * r);
+  if (n > tokens)
+    return false;
+  tokens -= n;
+  return true;
+}
+
+// -- connection_state: start and input ---------------------------------------
 
 connection_state::time_point connection_state::now() const {
   return self->clock().now();
@@ -127,12 +159,16 @@ caf::error connection_state::start() {
   if (cfg.expected_peer)
     hc.expected_remote = cfg.expected_peer->bytes();
   hc.ephemeral_source = cfg.ephemeral_source;
+  hc.refusal = cfg.refusal;
   auto hs = noise::channel_handshake::create(std::move(hc));
   if (!hs)
     return to_error(hs.error());
   handshake.emplace(std::move(*hs));
+  queue = codec::send_queue{queue_config(cfg)};
   peer = cfg.expected_peer.value_or(peer_id{});
   stats.peer = peer;
+  stats.remote = cfg.remote;
+  stats.initiated = cfg.side == noise::role::initiator;
   last_send = last_receive = now();
   self->delayed_send(self, cfg.handshake_timeout, atom::timeout_v,
                      atom::handshake_v);
@@ -171,7 +207,9 @@ void connection_state::consume(const_byte_span rest) {
     }
     handshake_bytes += *used;
     if (handshake_bytes > cfg.max_handshake_bytes) {
-      end(handshake_bytes_error(cfg.max_handshake_bytes));
+      end(make_error(errc::malformed_message,
+                     "more than " + std::to_string(cfg.max_handshake_bytes)
+                       + " bytes before authentication"));
       return;
     }
     if (!handshake->done())
@@ -198,97 +236,223 @@ void connection_state::on_handshake_done() {
   noise::frame_codec_config fc;
   fc.max_message_size = cfg.max_message_size;
   codec.emplace(std::move(result->keys), fc);
-  log::debug("connection {}: connected to {}", cfg.remote, peer.short_hex());
-  self->send(sink, connected{peer});
+  log::debug("connection {}: authenticated {}", cfg.remote, peer.short_hex());
+  self->send(sink, authenticated{peer, cfg.remote,
+                                 cfg.side == noise::role::initiator});
   // Both clocks start now: the last handshake byte went one way or the
   // other just now.
-  last_send = last_receive = now();
+  auto t = now();
+  last_send = last_receive = t;
+  message_rate.reset(cfg.max_messages_per_second, t);
+  byte_rate.reset(cfg.max_bytes_per_second, t);
   self->delayed_send(self, cfg.heartbeat_interval, atom::timeout_v,
                      atom::heartbeat_v);
   self->delayed_send(self, cfg.inactivity_timeout, atom::timeout_v,
                      atom::silence_v);
-  auto queued = std::move(pending);
-  pending.clear();
-  for (auto& msg : queued) {
-    if (closing)
-      return;
-    send_message(std::move(msg));
-  }
 }
 
 void connection_state::decode(const_byte_span bytes) {
+  if (!byte_rate.take(static_cast<double>(bytes.size()), now())) {
+    misbehaved(make_error(errc::rate_exceeded,
+                          "the peer sent more than "
+                            + std::to_string(cfg.max_bytes_per_second)
+                            + " bytes per second"),
+               close_code::rate_exceeded);
+    return;
+  }
+  // Events after a violation are ignored; the first one ends the
+  // connection once the decoder returns.
+  std::optional<caf::error> violation;
+  auto violation_code = close_code::protocol_error;
   std::optional<caf::error> peer_closed;
   auto st = codec->decoder.feed(bytes, [&](const noise::frame_event& ev) {
+    if (violation || peer_closed || closing)
+      return;
     switch (ev.kind) {
       case noise::frame_event_kind::message:
+        if (!established) {
+          violation = make_error(errc::malformed_message,
+                                 "an application message before the "
+                                 "connection was chosen");
+          return;
+        }
+        if (!message_rate.take(1, now())) {
+          violation = make_error(errc::rate_exceeded,
+                                 "the peer sent more than "
+                                   + std::to_string(cfg.max_messages_per_second)
+                                   + " messages per second");
+          violation_code = close_code::rate_exceeded;
+          return;
+        }
         ++stats.messages_in;
-        self->send(sink, new_message{peer, ev.message.to_buffer()});
+        self->send(sink,
+                   new_message{peer, ev.message.to_buffer(), ev.priority});
         break;
       case noise::frame_event_kind::keepalive: ++stats.keepalives_in; break;
       case noise::frame_event_kind::rekey:
         break; // the decoder already switched its key
+      case noise::frame_event_kind::choose:
+        if (established) {
+          violation = make_error(errc::malformed_message,
+                                 "a choose frame on a connection that was "
+                                 "already chosen");
+          return;
+        }
+        log::debug("connection {}: chosen by {}", cfg.remote, peer.short_hex());
+        establish();
+        break;
       case noise::frame_event_kind::close:
         peer_closed = peer_closed_error(ev.close_reason, ev.close_text);
         break;
     }
   });
+  if (closing)
+    return;
   if (!st) {
     misbehaved(to_error(st.error()));
+    return;
+  }
+  if (violation) {
+    misbehaved(std::move(*violation), violation_code);
     return;
   }
   if (peer_closed)
     lose(std::move(*peer_closed), false);
 }
 
+void connection_state::on_sent(uint64_t n) {
+  unflushed -= std::min(n, unflushed);
+  if (!closing)
+    drain();
+}
+
 void connection_state::on_closed(const caf::error& reason) {
   if (closing)
     return;
   if (!codec) {
-    end(closed_in_handshake_error(reason));
+    end(transport_closed_error(reason, true));
     return;
   }
-  lose(transport_closed_error(reason), false);
+  lose(transport_closed_error(reason, false), false);
 }
 
-void connection_state::send_message(byte_buffer payload) {
-  if (closing)
+// -- connection_state: choice and sending ------------------------------------
+
+void connection_state::choose() {
+  if (closing || !codec || established)
     return;
+  byte_buffer out;
+  if (auto st = codec->encoder.encode_choose(out); !st) {
+    end(to_error(st.error()));
+    return;
+  }
+  write(std::move(out));
+  log::debug("connection {}: we chose {}", cfg.remote, peer.short_hex());
+  establish();
+}
+
+void connection_state::establish() {
+  established = true;
+  stats.established = true;
+  self->send(sink, crust::established{peer});
+  drain();
+}
+
+caf::result<uint64_t> connection_state::send(uint8_t prio,
+                                             byte_buffer payload) {
   if (payload.size() > cfg.max_message_size) {
     auto size = static_cast<uint64_t>(payload.size());
     self->send(sink, message_too_large{peer, size, std::move(payload)});
-    return;
+    return make_error(errc::message_too_large,
+                      "message of " + std::to_string(size)
+                        + " bytes exceeds the maximum of "
+                        + std::to_string(cfg.max_message_size));
   }
-  if (!codec) {
-    pending.emplace_back(std::move(payload));
-    return;
-  }
-  // Seam for the priority queues: push here, and drain into `write` while
-  // the BYTE PIPE has room.
-  byte_buffer out;
-  out.reserve(codec->encoder.encoded_size(payload.size())
-              + noise::frame_header_len);
-  if (auto st = codec->encoder.encode_message(payload, out); !st) {
-    // Size was checked above: anything else is a local failure (nonce
-    // exhaustion, crypto backend) and ends the connection.
-    lose(to_error(st.error()), false);
-    return;
-  }
-  ++stats.messages_out;
-  write(std::move(out));
+  if (auto st = queue.push(prio, std::move(payload), now()); !st)
+    return to_error(st.error());
+  auto queued = static_cast<uint64_t>(queue.bytes());
+  arm_expiry();
+  drain();
+  return queued;
 }
 
-void connection_state::close() {
+void connection_state::drain() {
+  if (!established || closing)
+    return;
+  codec::drop_report dropped;
+  while (unflushed < cfg.max_unflushed_bytes) {
+    auto msg = queue.pop(now(), dropped);
+    if (!msg)
+      break;
+    byte_buffer out;
+    if (auto st = codec->encoder.encode_message(msg->payload, msg->prio, out);
+        !st) {
+      // Sizes were checked on push: anything else is a local failure (nonce
+      // exhaustion, the crypto backend) and ends the connection.
+      report_dropped(dropped);
+      lose(to_error(st.error()), false);
+      return;
+    }
+    ++stats.messages_out;
+    write(std::move(out));
+  }
+  report_dropped(dropped);
+  arm_expiry();
+}
+
+void connection_state::arm_expiry() {
+  auto next = queue.next_expiry();
+  if (!next || (expiry_armed && *expiry_armed <= *next))
+    return;
+  expiry_armed = *next;
+  auto delay = std::max(caf::timespan{0}, *next - now());
+  self->delayed_send(self, delay, atom::timeout_v, atom::expiry_v);
+}
+
+void connection_state::report_dropped(const codec::drop_report& report) {
+  if (report.empty())
+    return;
+  log::debug("connection {}: {}", cfg.remote, to_string(report));
+  self->send(sink,
+             messages_dropped{peer, report.messages(), report.bytes(),
+                              report.dropped.front().prio, to_string(report)});
+}
+
+void connection_state::close(uint16_t code, std::string_view text) {
   if (closing)
     return;
-  log::debug("connection {}: closed locally", cfg.remote);
-  end(caf::error{}, true, close_normal, "closed by the application");
+  log::debug("connection {}: closed locally ({})", cfg.remote, name_of(code));
+  end(caf::error{}, true, code, text);
 }
 
+connection_stats connection_state::current_stats() const {
+  auto out = stats;
+  out.queued_messages = queue.size();
+  out.queued_bytes = queue.bytes();
+  out.unflushed_bytes = unflushed;
+  out.dropped_messages = queue.dropped_messages();
+  out.dropped_bytes = queue.dropped_bytes();
+  return out;
+}
+
+// -- connection_state: timers ------------------------------------------------
+
 void connection_state::on_handshake_deadline() {
-  if (closing || codec)
+  if (closing || established)
     return;
-  log::debug("connection {}: handshake deadline passed", cfg.remote);
-  end(handshake_deadline_error(cfg.handshake_timeout));
+  if (!codec) {
+    log::debug("connection {}: handshake deadline passed", cfg.remote);
+    end(make_error(errc::handshake_timeout,
+                   "no handshake within " + to_text(cfg.handshake_timeout)));
+    return;
+  }
+  log::debug("connection {}: {} not chosen in time", cfg.remote,
+             peer.short_hex());
+  end(make_error(errc::handshake_timeout,
+                 "authenticated, but the connection was not chosen within "
+                   + to_text(cfg.handshake_timeout)),
+      true, code_of(close_code::inactivity),
+      "not chosen within the handshake deadline");
 }
 
 void connection_state::on_heartbeat_timer() {
@@ -297,6 +461,7 @@ void connection_state::on_heartbeat_timer() {
   auto t = now();
   auto due = last_send + cfg.heartbeat_interval;
   if (t >= due) {
+    // Ahead of the write window: a long drain must not starve liveness.
     byte_buffer out;
     if (auto st = codec->encoder.encode_keepalive(out); !st) {
       lose(to_error(st.error()), false);
@@ -317,17 +482,31 @@ void connection_state::on_silence_timer() {
   if (t >= due) {
     log::debug("connection {}: peer {} silent for {}", cfg.remote,
                peer.short_hex(), to_text(cfg.inactivity_timeout));
-    lose(silence_error(cfg.inactivity_timeout), true, close_timeout,
-         "inactivity timeout");
+    lose(make_error(errc::peer_silent,
+                    "nothing received for " + to_text(cfg.inactivity_timeout)),
+         true, code_of(close_code::inactivity), "inactivity timeout");
     return;
   }
   self->delayed_send(self, due - t, atom::timeout_v, atom::silence_v);
 }
 
+void connection_state::on_expiry_timer() {
+  if (closing)
+    return;
+  auto t = now();
+  if (expiry_armed && *expiry_armed <= t)
+    expiry_armed.reset();
+  report_dropped(queue.expire(t));
+  arm_expiry();
+}
+
+// -- connection_state: output and the end ------------------------------------
+
 void connection_state::write(byte_buffer bytes) {
   if (bytes.empty())
     return;
   stats.bytes_out += bytes.size();
+  unflushed += bytes.size();
   last_send = now();
   self->send(pipe, atom::write_v, std::move(bytes));
 }
@@ -336,13 +515,14 @@ void connection_state::end(caf::error reason, bool close_frame, uint16_t code,
                            std::string_view text) {
   if (closing)
     return;
+  // Nothing is silently lost: what never left the queues is reported.
+  report_dropped(queue.clear());
   if (close_frame && codec && !codec->encoder.failed()) {
     byte_buffer out;
     if (codec->encoder.encode_close(code, text, out))
       write(std::move(out));
   }
   closing = true;
-  pending.clear();
   self->send(pipe, atom::close_v);
   self->quit(std::move(reason));
 }
@@ -353,17 +533,24 @@ void connection_state::lose(caf::error reason, bool close_frame, uint16_t code,
     return;
   log::debug("connection {}: lost peer {}: {}", cfg.remote, peer.short_hex(),
              self->home_system().render(reason));
-  self->send(sink, lost_peer{peer, reason});
+  if (established) {
+    report_dropped(queue.clear());
+    self->send(sink, lost_peer{peer, reason});
+  }
   end(std::move(reason), close_frame, code, text);
 }
 
-void connection_state::misbehaved(caf::error reason) {
+void connection_state::misbehaved(caf::error reason, close_code code) {
   if (closing)
     return;
   log::debug("connection {}: peer {} misbehaved: {}", cfg.remote,
              peer.short_hex(), self->home_system().render(reason));
-  self->send(sink, peer_misbehaved{peer, reason});
-  end(std::move(reason), true, close_protocol_error, "protocol error");
+  if (established) {
+    report_dropped(queue.clear());
+    self->send(sink, peer_misbehaved{peer, reason});
+  }
+  end(std::move(reason), true, code_of(code),
+      code == close_code::rate_exceeded ? "rate exceeded" : "protocol error");
 }
 
 // -- spawn function ----------------------------------------------------------
@@ -402,17 +589,28 @@ connection(connection_actor::stateful_pointer<connection_state> self,
     [self](atom::received, std::vector<uint8_t>& bytes) {
       self->state.on_received(std::move(bytes));
     },
+    [self](atom::sent, uint64_t n) {
+      self->state.on_sent(n);
+    },
     [self](atom::closed, const caf::error& reason) {
       self->state.on_closed(reason);
     },
-    [self](atom::send, std::vector<uint8_t>& payload) {
-      self->state.send_message(std::move(payload));
+    [self](atom::send, uint8_t prio,
+           std::vector<uint8_t>& payload) -> caf::result<uint64_t> {
+      return self->state.send(prio, std::move(payload));
+    },
+    [self](atom::choose) {
+      self->state.choose();
     },
     [self](atom::close) {
-      self->state.close();
+      self->state.close(code_of(close_code::normal),
+                        "closed by the application");
+    },
+    [self](atom::close, uint16_t code, const std::string& text) {
+      self->state.close(code, text);
     },
     [self](atom::get, atom::stats) {
-      return self->state.stats;
+      return self->state.current_stats();
     },
     [self](atom::timeout, atom::handshake) {
       self->state.on_handshake_deadline();
@@ -422,6 +620,9 @@ connection(connection_actor::stateful_pointer<connection_state> self,
     },
     [self](atom::timeout, atom::silence) {
       self->state.on_silence_timer();
+    },
+    [self](atom::timeout, atom::expiry) {
+      self->state.on_expiry_timer();
     },
   };
 }

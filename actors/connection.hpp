@@ -5,11 +5,13 @@
 #include "crust/messages/interfaces.hpp"
 #include "crust/messages/peer_id.hpp"
 #include "crust/transport/byte_span.hpp"
+#include "crust/transport/codec/send_queue.hpp"
 #include "crust/transport/noise/channel_handshake.hpp"
 #include "crust/transport/noise/frame_codec.hpp"
 
 #include <caf/actor_clock.hpp>
 #include <caf/error.hpp>
+#include <caf/result.hpp>
 #include <caf/timespan.hpp>
 
 #include <chrono>
@@ -26,6 +28,9 @@ namespace crust {
 /// How a CONNECTION runs (messages/interfaces.hpp). The defaults are the
 /// original Crust's; tests shorten nothing, they run on virtual time.
 struct connection_config {
+  /// Default for `max_unflushed_bytes`: 1 MiB (see the field).
+  static constexpr size_t default_max_unflushed_bytes = size_t{1} << 20;
+
   /// Initiator (we dialled) or responder (we accepted).
   noise::role side = noise::role::initiator;
 
@@ -42,8 +47,8 @@ struct connection_config {
   /// Largest application message sent or accepted, in bytes.
   size_t max_message_size = node_config::default_max_message_size;
 
-  /// The handshake must complete within this time of the spawn; the time a
-  /// TCP connect takes counts.
+  /// The handshake must complete and the connection must be chosen within
+  /// this time of the spawn; the time a TCP connect takes counts.
   caf::timespan handshake_timeout = std::chrono::seconds{10};
 
   /// Most bytes the peer may send before it is authenticated. crust's
@@ -58,25 +63,93 @@ struct connection_config {
   /// must exceed `heartbeat_interval` (the peer's heartbeat keeps it alive).
   caf::timespan inactivity_timeout = std::chrono::seconds{120};
 
-  /// The peer's address as text ("1.2.3.4:5", "[::1]:5"), for logs only.
+  /// Payload bytes the send queues may hold; beyond it `send` fails with
+  /// `queue_full`. At least `max_message_size`.
+  size_t max_queued_bytes = size_t{32} << 20;
+
+  /// A droppable queue (priority 2 and up) whose oldest message waited
+  /// longer than this is dropped with every less urgent one.
+  caf::timespan queue_expiry = std::chrono::seconds{60};
+
+  /// Write window: the connection hands the BYTE PIPE a new message only
+  /// while fewer bytes than this were handed over and not yet reported
+  /// `sent`. What the window holds back waits in the send queues, where
+  /// priorities and the drop rule apply; the pipe holds at most this plus
+  /// one message (and control frames, which bypass the window). 1 MiB keeps
+  /// loopback at full speed (docs/benchmarks.md).
+  size_t max_unflushed_bytes = default_max_unflushed_bytes;
+
+  /// Application messages per second the peer may send, with a burst of one
+  /// second's worth; more ends the connection with `rate_exceeded`. 0 means
+  /// no limit.
+  uint64_t max_messages_per_second = 0;
+
+  /// Bytes per second the peer may send once authenticated (frames as they
+  /// arrive, headers and tags included), same rule. 0 means no limit.
+  uint64_t max_bytes_per_second = 0;
+
+  /// Responder only: refuse the initiator in the handshake (banned address,
+  /// not on the whitelist) before any DH is spent; the CONNECTION then quits
+  /// with `banned`, `not_whitelisted` or `peer_refused`, and the initiator
+  /// fails with the same code.
+  std::optional<noise::channel_refusal> refusal;
+
+  /// The peer's address as text ("1.2.3.4:5", "[::1]:5"), for logs and
+  /// `authenticated`.
   std::string remote;
 
   /// Fixed ephemeral keys for tests; empty means fresh random ones.
   std::function<expected<noise::keypair>()> ephemeral_source;
 };
 
+/// A token bucket: `rate` per second, at most one second's worth saved up.
+struct rate_limiter {
+  using time_point = caf::actor_clock::time_point;
+
+  /// 0 means no limit.
+  uint64_t rate = 0;
+  double tokens = 0;
+  time_point last;
+
+  /// Starts full at `now`.
+  void reset(uint64_t per_second, time_point now);
+
+  /// Takes `n` tokens at `now`; false (and nothing taken) if there are not
+  /// enough.
+  bool take(double n, time_point now);
+};
+
 /// State of a CONNECTION (messages/interfaces.hpp): a secure channel to one
 /// peer over one BYTE PIPE.
 ///
 /// Life cycle: spawn → handshake (the initiator writes first; a deadline and
-/// a byte bound apply) → `connected` to the SINK → framing, heartbeat and the
-/// inactivity check → the end. Every end but a local `close` sends the SINK
-/// `lost_peer` or `peer_misbehaved` (once connected) and makes the actor quit
-/// with the reason; every end closes the BYTE PIPE.
+/// a byte bound apply) → `authenticated` to the SINK → chosen, either by the
+/// SINK's `choose` (we write a choose frame) or by the peer's choose frame,
+/// before the same deadline → `established` to the SINK → messages,
+/// heartbeat, rate limits and the inactivity check → the end.
 ///
-/// Sending: `send_message` is the one path for application messages. It
-/// encodes and writes at once today; the priority queues (transport/codec/
-/// send_queue) go in there, with `write` draining them.
+/// The end: a local `close` is a normal exit (a close frame with its code
+/// goes out first). Any other end makes the actor quit with the reason;
+/// only an *established* connection tells the SINK first (`lost_peer`, or
+/// `peer_misbehaved` for forged or malformed frames and rate violations).
+/// Before `established` no `lost_peer` or `peer_misbehaved` is sent: the
+/// owner monitors the CONNECTION for the reason. In every case, messages
+/// still queued are reported as `messages_dropped` (also before
+/// `established`, for sends the SINK made early), and the BYTE PIPE closes.
+///
+/// Errors: handshake or choice deadline → `handshake_timeout`; the peer
+/// ended the stream or sent a close frame → `peer_closed` with the code and
+/// text in the detail, except close codes `duplicate`, `banned`,
+/// `not_whitelisted` and `rate_exceeded`, which map to
+/// `duplicate_connection`, `banned`, `not_whitelisted` and `rate_exceeded`;
+/// silence → `peer_silent`; transport failures keep their own error.
+///
+/// Sending: `send` pushes into the priority send queues (byte limit, drop
+/// rule); `drain` moves messages from the queues to the BYTE PIPE, most
+/// urgent first, while the write window has room, and `sent` credit drains
+/// more. Sends before `established` wait in the queues. A message's frames
+/// are written together (never interleaved), so a keepalive or choose frame
+/// written "ahead" of the queue is next in line at the pipe.
 struct connection_state {
   /// Name in logs.
   static inline const char* name = "connection";
@@ -104,6 +177,19 @@ struct connection_state {
   /// The peer: the dialled id until the handshake proves the real one.
   peer_id peer;
 
+  /// True once chosen (by us or by the peer): messages flow.
+  bool established = false;
+
+  /// Outgoing application messages, waiting for `established` and the
+  /// write window.
+  crust::codec::send_queue queue;
+
+  /// Bytes handed to the BYTE PIPE and not yet reported `sent`.
+  uint64_t unflushed = 0;
+
+  /// When the armed expiry timer fires, if one is armed.
+  std::optional<time_point> expiry_armed;
+
   /// Bytes the handshake consumed so far (bounded by
   /// `cfg.max_handshake_bytes`).
   size_t handshake_bytes = 0;
@@ -115,10 +201,11 @@ struct connection_state {
   /// here).
   time_point last_receive;
 
-  /// Messages `send` got before the handshake completed, in order.
-  std::vector<byte_buffer> pending;
+  /// Rate limits on what the peer sends.
+  rate_limiter message_rate;
+  rate_limiter byte_rate;
 
-  /// Counters for `get stats`.
+  /// Counters for `get stats` (queue figures are filled in on request).
   connection_stats stats;
 
   /// True once the connection is ending: everything else is ignored.
@@ -131,19 +218,30 @@ struct connection_state {
   /// Feeds bytes from the peer to the handshake, then to the decoder.
   void on_received(byte_buffer bytes);
 
+  /// The BYTE PIPE wrote `n` more bytes: room in the write window.
+  void on_sent(uint64_t n);
+
   /// The BYTE PIPE's transport ended (`reason` none: end of stream).
   void on_closed(const caf::error& reason);
 
-  /// The one send path for application messages.
-  void send_message(byte_buffer payload);
+  /// Queues an application message; answers the queued payload bytes after
+  /// the push, or `message_too_large` / `queue_full`.
+  caf::result<uint64_t> send(uint8_t prio, byte_buffer payload);
 
-  /// A local `close`: a close frame, then a normal exit.
-  void close();
+  /// The SINK chose this connection.
+  void choose();
+
+  /// A local `close`: a close frame with `code`, then a normal exit.
+  void close(uint16_t code, std::string_view text);
+
+  /// The counters, with the queue figures of now.
+  connection_stats current_stats() const;
 
   /// Timer handlers; each re-arms itself while needed.
   void on_handshake_deadline();
   void on_heartbeat_timer();
   void on_silence_timer();
+  void on_expiry_timer();
 
   time_point now() const;
 
@@ -154,31 +252,48 @@ private:
   /// Hands bytes to the BYTE PIPE and counts them.
   void write(byte_buffer bytes);
 
-  /// Finishes the handshake: keys, codec, `connected`, timers, pending.
+  /// Finishes the handshake: keys, codec, `authenticated`, timers.
   void on_handshake_done();
+
+  /// Chosen: `established`, then the queued messages flow.
+  void establish();
 
   /// Feeds post-handshake bytes to the decoder and reports what it yields.
   void decode(const_byte_span bytes);
 
-  /// Ends the connection: optionally sends a close frame (once connected),
-  /// closes the BYTE PIPE and quits with `reason`.
+  /// Moves messages from the queues to the BYTE PIPE while the write window
+  /// has room.
+  void drain();
+
+  /// Arms the expiry timer for the queues' next drop, unless one is armed
+  /// for that time or earlier.
+  void arm_expiry();
+
+  /// Tells the SINK about dropped messages (nothing if `report` is empty).
+  void report_dropped(const crust::codec::drop_report& report);
+
+  /// Ends the connection: reports what is still queued, optionally sends a
+  /// close frame (once the codec exists), closes the BYTE PIPE and quits
+  /// with `reason`.
   void end(caf::error reason, bool close_frame = false, uint16_t code = 0,
            std::string_view text = {});
 
-  /// Reports `lost_peer`, then ends with `reason`.
+  /// Reports `lost_peer` (if established), then ends with `reason`.
   void lose(caf::error reason, bool close_frame, uint16_t code = 0,
             std::string_view text = {});
 
-  /// Reports `peer_misbehaved`, then ends with `reason`.
-  void misbehaved(caf::error reason);
+  /// Reports `peer_misbehaved` (if established), then ends with `reason`
+  /// and a close frame with `code`.
+  void misbehaved(caf::error reason,
+                  close_code code = close_code::protocol_error);
 };
 
 /// Spawn function of a CONNECTION. Validates `cfg` first: on failure the
 /// actor closes `pipe` and quits with `errc::invalid_config`.
 /// @param self The actor.
 /// @param cfg How to run the handshake and the channel.
-/// @param pipe Carries the bytes; the CONNECTION expects `received` and
-///             `closed` from it and acknowledges what it processed.
+/// @param pipe Carries the bytes; the CONNECTION expects `received`, `sent`
+///             and `closed` from it and acknowledges what it processed.
 /// @param sink Gets the events of the connection.
 connection_actor::behavior_type
 connection(connection_actor::stateful_pointer<connection_state> self,
