@@ -42,6 +42,9 @@ spawn_tcp_connection(caf::actor_system& sys, std::shared_ptr<tcp_stream> stream,
   h.on_data = [conn](byte_buffer bytes) {
     caf::anon_send(conn, atom::received_v, std::move(bytes));
   };
+  h.on_written = [conn](size_t n) {
+    caf::anon_send(conn, atom::sent_v, static_cast<uint64_t>(n));
+  };
   h.on_closed = [conn](const failure& reason) {
     caf::anon_send(conn, atom::closed_v, to_error(reason));
   };

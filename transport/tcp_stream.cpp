@@ -209,6 +209,8 @@ void tcp_stream::on_write(const std::error_code& ec, size_t n) {
     fail("write to " + remote_text_, ec);
     return;
   }
+  if (n > 0 && handler_.on_written)
+    handler_.on_written(n);
   while (!writes_.empty()) {
     auto rest = writes_.front().size() - write_offset_;
     if (n < rest) {

@@ -40,16 +40,20 @@ struct tcp_stream_config {
 /// keep it alive.
 ///
 /// The callbacks run on the io thread and should only `caf::anon_send` to the
-/// owning actor. `on_closed` runs at most once, when the stream ends by
-/// itself (end of stream, an error, a failed connect), and never after
-/// `shutdown()` or `close()`, which also drop both callbacks (and with them
-/// the owner's handle).
+/// owning actor. The write queue itself is unbounded: its owner bounds it by
+/// the bytes `on_written` reports (the CONNECTION's write window). `on_closed`
+/// runs at most once, when the stream ends by itself (end of stream, an error,
+/// a failed connect), and never after `shutdown()` or `close()`, which also
+/// drop both callbacks (and with them the owner's handle).
 class tcp_stream : public std::enable_shared_from_this<tcp_stream> {
 public:
   /// What the stream reports, on the io thread.
   struct handler {
     /// A chunk of bytes from the peer.
     std::function<void(byte_buffer)> on_data;
+    /// `n` more queued bytes were written to the socket (the owner's write
+    /// credit: it bounds what it queues by what was reported here).
+    std::function<void(size_t)> on_written;
     /// The stream ended: `errc::none` for an orderly end of stream,
     /// `errc::socket_failure` with a detail otherwise.
     std::function<void(const failure&)> on_closed;
