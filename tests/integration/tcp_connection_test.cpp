@@ -33,6 +33,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -149,8 +150,9 @@ size_t total(const std::vector<size_t>& sizes) {
 }
 
 /// Any event a CONNECTION SINK gets, or nothing (timeout).
-using event = std::variant<std::monostate, connected, new_message, lost_peer,
-                           peer_misbehaved, message_too_large>;
+using event = std::variant<std::monostate, authenticated, established,
+                           new_message, lost_peer, peer_misbehaved,
+                           message_too_large, messages_dropped>;
 
 /// The next event at `sink`; `from` (if given) is set to its sender, the
 /// CONNECTION.
@@ -158,10 +160,13 @@ event next_event(caf::scoped_actor& sink, caf::timespan timeout = max_wait,
                  connection_actor* from = nullptr) {
   event out;
   sink->receive(
-    [&](connected& x) {
+    [&](authenticated& x) {
       out = std::move(x);
       if (from)
         *from = caf::actor_cast<connection_actor>(sink->current_sender());
+    },
+    [&](established& x) {
+      out = std::move(x);
     },
     [&](new_message& x) {
       out = std::move(x);
@@ -175,6 +180,9 @@ event next_event(caf::scoped_actor& sink, caf::timespan timeout = max_wait,
     [&](message_too_large& x) {
       out = std::move(x);
     },
+    [&](messages_dropped& x) {
+      out = std::move(x);
+    },
     caf::after(timeout) >> [] {});
   return out;
 }
@@ -182,13 +190,16 @@ event next_event(caf::scoped_actor& sink, caf::timespan timeout = max_wait,
 std::string describe(caf::actor_system& sys, const event& ev) {
   switch (ev.index()) {
     case 0: return "nothing (timeout)";
-    case 1: return "connected";
-    case 2: return "new_message";
-    case 3: return "lost_peer: " + sys.render(std::get<lost_peer>(ev).reason);
-    case 4:
+    case 1: return "authenticated";
+    case 2: return "established";
+    case 3: return "new_message";
+    case 4: return "lost_peer: " + sys.render(std::get<lost_peer>(ev).reason);
+    case 5:
       return "peer_misbehaved: "
              + sys.render(std::get<peer_misbehaved>(ev).reason);
-    default: return "message_too_large";
+    case 6: return "message_too_large";
+    default:
+      return "messages_dropped: " + std::get<messages_dropped>(ev).detail;
   }
 }
 
@@ -332,38 +343,94 @@ struct tcp_fixture {
     return conn;
   }
 
-  /// Waits for `connected` at `n`; returns the peer and sets `conn` to the
-  /// CONNECTION that reported it.
-  peer_id expect_connected(node& n, connection_actor* conn = nullptr) {
+  /// Waits for `authenticated` at `n`; returns the peer and sets `conn` to
+  /// the CONNECTION that reported it.
+  peer_id expect_authenticated(node& n, connection_actor* conn = nullptr) {
     auto ev = next_event(n.events, max_wait, conn);
-    BOOST_REQUIRE_MESSAGE(std::holds_alternative<connected>(ev),
-                          "expected connected, got " << describe(sys, ev));
-    return std::get<connected>(ev).peer;
+    BOOST_REQUIRE_MESSAGE(std::holds_alternative<authenticated>(ev),
+                          "expected authenticated, got " << describe(sys, ev));
+    return std::get<authenticated>(ev).peer;
+  }
+
+  void expect_established(node& n, const peer_id& peer) {
+    auto ev = next_event(n.events);
+    BOOST_REQUIRE_MESSAGE(std::holds_alternative<established>(ev),
+                          "expected established, got " << describe(sys, ev));
+    BOOST_CHECK(std::get<established>(ev).peer == peer);
+  }
+
+  /// Waits until A's connection `ac` and B's `bc` are authenticated, lets
+  /// the larger peer id choose (as the SERVICE does) and waits until both
+  /// are established. Sets `bc` to the CONNECTION B's acceptor made.
+  void authenticate_and_choose(connection_actor& ac, connection_actor& bc) {
+    connection_actor reported;
+    BOOST_REQUIRE(expect_authenticated(a, &reported) == b.id);
+    BOOST_REQUIRE(reported == ac);
+    BOOST_REQUIRE(expect_authenticated(b, &bc) == a.id);
+    BOOST_REQUIRE(bc);
+    caf::anon_send(a.id > b.id ? ac : bc, atom::choose_v);
+    expect_established(a, b.id);
+    expect_established(b, a.id);
+  }
+
+  /// The priority of message `i` of a batch: a mix of all four.
+  static uint8_t priority_of(size_t i) {
+    return static_cast<uint8_t>(i % 4);
   }
 
   /// Receives `sizes.size()` messages at `n` from `from`, numbered from
-  /// `first_tag`, and checks each one's content.
+  /// `first_tag` and sent at `priority_of(i)`, and checks each one's content
+  /// and that each priority's messages arrive in the order sent (the
+  /// priorities themselves may interleave).
   void expect_messages(node& n, const peer_id& from,
                        const std::vector<size_t>& sizes, uint32_t first_tag) {
-    for (size_t i = 0; i < sizes.size(); ++i) {
+    std::array<size_t, 4> next_of{}; // per priority: the index expected next
+    auto advance = [&](size_t prio) {
+      auto& i = next_of[prio];
+      while (i < sizes.size() && priority_of(i) != prio)
+        ++i;
+    };
+    for (size_t prio = 0; prio < 4; ++prio)
+      advance(prio);
+    for (size_t k = 0; k < sizes.size(); ++k) {
       auto ev = next_event(n.events);
       BOOST_REQUIRE_MESSAGE(std::holds_alternative<new_message>(ev),
-                            "message " << i << ": expected new_message, got "
+                            "message " << k << ": expected new_message, got "
                                        << describe(sys, ev));
       auto& msg = std::get<new_message>(ev);
       BOOST_REQUIRE(msg.peer == from);
+      BOOST_REQUIRE_LT(msg.priority, 4);
+      auto& i = next_of[msg.priority];
+      BOOST_REQUIRE_LT(i, sizes.size());
       BOOST_REQUIRE_EQUAL(msg.payload.size(), sizes[i]);
       BOOST_REQUIRE_MESSAGE(
         msg.payload == payload(sizes[i], first_tag + static_cast<uint32_t>(i)),
-        "message " << i << " (" << sizes[i] << " bytes) differs");
+        "message " << i << " (" << sizes[i] << " bytes, priority "
+                   << int{msg.priority} << ") differs or is out of order");
+      ++i;
+      advance(msg.priority);
     }
   }
 
   void send_all(const connection_actor& conn, const std::vector<size_t>& sizes,
                 uint32_t first_tag) {
     for (size_t i = 0; i < sizes.size(); ++i)
-      caf::anon_send(conn, atom::send_v,
+      caf::anon_send(conn, atom::send_v, priority_of(i),
                      payload(sizes[i], first_tag + static_cast<uint32_t>(i)));
+  }
+
+  connection_stats stats_of(const connection_actor& conn) {
+    caf::scoped_actor asker{sys};
+    connection_stats out;
+    asker->request(conn, max_wait, atom::get_v, atom::stats_v)
+      .receive(
+        [&](connection_stats& x) {
+          out = std::move(x);
+        },
+        [&](caf::error& err) {
+          BOOST_FAIL("stats: " << sys.render(err));
+        });
+    return out;
   }
 
   /// Connects A to B at `addr`, exchanges 100 messages each way, closes A's
@@ -371,10 +438,8 @@ struct tcp_fixture {
   void exchange_over(const asio::ip::address& addr) {
     auto port = listen(b);
     auto conn = dial(a, b, {addr, port});
-    BOOST_CHECK(expect_connected(a) == b.id);
     connection_actor b_conn; // the one B's acceptor made
-    BOOST_CHECK(expect_connected(b, &b_conn) == a.id);
-    BOOST_REQUIRE(b_conn);
+    authenticate_and_choose(conn, b_conn);
     auto a_sizes = mixed_sizes(1);
     auto b_sizes = mixed_sizes(2);
     send_all(conn, a_sizes, 1000);
@@ -383,6 +448,18 @@ struct tcp_fixture {
     expect_messages(a, b.id, b_sizes, 2000);
     BOOST_TEST_MESSAGE("exchanged " << total(a_sizes) << " + " << total(b_sizes)
                                     << " bytes");
+    // Every byte handed to the socket was reported written: the window is
+    // empty again once the peer read everything.
+    auto deadline = clock_type::now() + max_wait;
+    auto sa = stats_of(conn);
+    while (sa.unflushed_bytes > 0 && clock_type::now() < deadline) {
+      std::this_thread::sleep_for(10ms);
+      sa = stats_of(conn);
+    }
+    BOOST_CHECK_EQUAL(sa.unflushed_bytes, 0u);
+    BOOST_CHECK_EQUAL(sa.queued_messages, 0u);
+    BOOST_CHECK_EQUAL(sa.messages_out, a_sizes.size());
+    BOOST_CHECK(sa.established && sa.initiated);
     // Disconnect: B sees lost_peer at once.
     auto start = clock_type::now();
     caf::anon_send(conn, atom::close_v);
@@ -419,8 +496,8 @@ BOOST_AUTO_TEST_CASE(garbage_client_is_cut_without_disturbing_a_transfer) {
   auto port = listen(b);
   asio::ip::tcp::endpoint ep{asio::ip::address_v4::loopback(), port};
   auto conn = dial(a, b, ep);
-  BOOST_REQUIRE(expect_connected(a) == b.id);
-  BOOST_REQUIRE(expect_connected(b) == a.id);
+  connection_actor b_conn;
+  authenticate_and_choose(conn, b_conn);
   // A transfer in flight while the garbage arrives.
   auto sizes = mixed_sizes(3);
   send_all(conn, sizes, 3000);
@@ -460,8 +537,32 @@ BOOST_AUTO_TEST_CASE(silent_client_is_cut_at_the_handshake_deadline) {
       reason = err;
     },
     caf::after(max_wait) >> [] {});
-  BOOST_CHECK_MESSAGE(is(reason, errc::handshake_incomplete),
+  BOOST_CHECK_MESSAGE(is(reason, errc::handshake_timeout),
                       "silent connection ended with " << sys.render(reason));
+}
+
+BOOST_AUTO_TEST_CASE(refused_address_learns_why) {
+  auto conf = b.config(noise::role::responder);
+  conf.refusal = noise::channel_refusal{noise::refusal_reason::not_whitelisted,
+                                        ""};
+  auto port = listen(b, std::move(conf));
+  caf::scoped_actor watcher{sys};
+  auto conn = dial(a, b, {asio::ip::address_v4::loopback(), port});
+  watcher->monitor(conn);
+  caf::error reason;
+  watcher->receive(
+    [&](caf::down_msg& dm) {
+      reason = dm.reason;
+    },
+    caf::after(max_wait) >> [] {});
+  BOOST_CHECK_MESSAGE(is(reason, errc::not_whitelisted),
+                      "ended with " << sys.render(reason));
+  BOOST_TEST_MESSAGE("refused: " << sys.render(reason));
+  // Neither side authenticated anything.
+  BOOST_CHECK(
+    std::holds_alternative<std::monostate>(next_event(a.events, 100ms)));
+  BOOST_CHECK(
+    std::holds_alternative<std::monostate>(next_event(b.events, 100ms)));
 }
 
 BOOST_AUTO_TEST_CASE(connect_to_a_closed_port_fails_with_the_reason) {
