@@ -58,6 +58,13 @@ std::string_view errc_name(crust::errc code) noexcept {
 
 error_text describe(const caf::error& err, const error_renderer& render) {
   error_text out;
+  // CAF 0.17 dereferences a null error's data in category(): ask first.
+  if (!err) {
+    out.code = "none";
+    out.category = "none";
+    out.message = "no error";
+    return out;
+  }
   auto category = err.category();
   if (category == crust::error_category) {
     out.code = errc_name(static_cast<crust::errc>(err.code()));

@@ -21,7 +21,8 @@ struct error_text {
   /// "bad_command" for crust-node's own command errors.
   std::string code;
 
-  /// The error category: "crust", "system", "exit", "parser", "crust-node".
+  /// The error category: "crust", "system", "exit", "parser", "crust-node"
+  /// ("none" with code "none" for the absence of an error).
   std::string category;
 
   /// A sentence for people (the system's rendering of the error).
