@@ -1,0 +1,757 @@
+#include "crust/actors/service.hpp"
+
+#include "crust/actors/blacklist.hpp"
+#include "crust/actors/tcp_pipe.hpp"
+#include "crust/messages/log.hpp"
+#include "crust/transport/asio_listener.hpp"
+#include "crust/transport/asio_runtime.hpp"
+#include "crust/transport/local_addresses.hpp"
+#include "crust/transport/tcp_stream.hpp"
+
+#include <caf/send.hpp>
+
+#include <algorithm>
+#include <utility>
+
+namespace crust {
+
+namespace {
+
+caf::error make_error(errc code, std::string detail) {
+  return to_error(failure{code, std::move(detail)});
+}
+
+/// The IP of "a.b.c.d:port" or "[v6]:port" in canonical text; the input if
+/// it does not parse (a test transport may name its ends freely).
+std::string ip_of(const std::string& remote) {
+  if (auto ep = endpoint::parse(remote))
+    return ep->ip.to_string();
+  return remote;
+}
+
+/// How telling a connect failure is: a refusal or a wrong key says more
+/// than a timeout or a socket error.
+int weight(const caf::error& err) {
+  if (!err || err.category() != error_category)
+    return 0;
+  switch (static_cast<errc>(err.code())) {
+    case errc::socket_failure:
+    case errc::handshake_timeout:
+    case errc::connect_failed: return 1;
+    case errc::duplicate_connection: return 0;
+    default: return 2;
+  }
+}
+
+/// The actor that sent the current message.
+caf::actor_addr sender_of(service_actor::pointer self) {
+  return caf::actor_cast<caf::actor_addr>(self->current_sender());
+}
+
+asio::ip::tcp::endpoint to_asio(const endpoint& addr) {
+  std::error_code ec;
+  auto ip = asio::ip::make_address(addr.ip.to_string(), ec);
+  return {ip, addr.port};
+}
+
+} // namespace
+
+// -- helpers -----------------------------------------------------------------
+
+connection_config
+service_state::make_connection_config(noise::role side) const {
+  const auto& node = cfg.node;
+  connection_config cc;
+  cc.side = side;
+  cc.local_static = cfg.keys;
+  cc.network_name = node.network_name;
+  cc.max_message_size = node.max_message_size;
+  cc.handshake_timeout = node.handshake_timeout;
+  cc.heartbeat_interval = node.heartbeat_interval;
+  cc.inactivity_timeout = node.inactivity_timeout;
+  cc.max_queued_bytes = node.max_queued_bytes;
+  cc.queue_expiry = node.queue_expiry;
+  cc.max_messages_per_second = node.max_messages_per_second;
+  cc.max_bytes_per_second = node.max_bytes_per_second;
+  cc.ephemeral_source = cfg.ephemeral_source;
+  return cc;
+}
+
+bool service_state::whitelisted(const std::string& ip) const {
+  const auto& list = cfg.node.whitelist;
+  if (list.empty())
+    return true;
+  return std::any_of(list.begin(), list.end(), [&](const std::string& x) {
+    auto parsed = ip_address::parse(x);
+    return parsed && parsed->to_string() == ip;
+  });
+}
+
+void service_state::dial(const peer_id& peer, const endpoint& addr) {
+  auto cc = make_connection_config(noise::role::initiator);
+  cc.expected_peer = peer;
+  cc.remote = to_string(addr);
+  connection_actor conn;
+  if (cfg.dial) {
+    conn = cfg.dial(self->home_system(), addr, std::move(cc), self);
+  } else {
+    auto stream = tcp_stream::connecting(cfg.io->context(), to_asio(addr));
+    conn = spawn_tcp_connection(self->home_system(), std::move(stream),
+                                std::move(cc), self);
+  }
+  ++dialled_total;
+  self->monitor(conn);
+  connection_entry entry;
+  entry.handle = conn;
+  entry.remote = to_string(addr);
+  entry.ip = addr.ip.to_string();
+  entry.initiated = true;
+  entry.peer = peer;
+  connections.emplace(conn.address(), std::move(entry));
+}
+
+void service_state::start_connect(const peer_id& peer,
+                                  const std::vector<endpoint>& addrs,
+                                  caf::typed_response_promise<peer_id> rp) {
+  if (peer == id) {
+    rp.deliver(make_error(errc::connect_to_self, "the peer id is our own"));
+    return;
+  }
+  if (active.count(peer) > 0) {
+    rp.deliver(peer);
+    return;
+  }
+  auto& pc = connecting[peer];
+  pc.promises.emplace_back(std::move(rp));
+  if (pc.started)
+    return; // already dialling: the answer comes with the others
+  pc.started = true;
+  self->request(blacklist, caf::infinite, atom::is_banned_v, peer)
+    .then(
+      [this, peer, addrs](bool banned) {
+        if (banned) {
+          ++refused_total;
+          fail_connect(peer, make_error(errc::banned,
+                                        "the peer is on our blacklist"));
+          return;
+        }
+        dial_all(peer, addrs);
+      },
+      [this, peer, addrs](caf::error&) {
+        dial_all(peer, addrs);
+      });
+}
+
+void service_state::dial_all(const peer_id& peer,
+                             const std::vector<endpoint>& addrs) {
+  auto i = connecting.find(peer);
+  if (i == connecting.end())
+    return;
+  auto& pc = i->second;
+  for (const auto& addr : addrs) {
+    if (addr.protocol != transport_protocol::tcp)
+      continue;
+    if (!whitelisted(addr.ip.to_string())) {
+      if (weight(pc.reason) < 2)
+        pc.reason
+          = make_error(errc::not_whitelisted,
+                       addr.ip.to_string() + " is not on our whitelist");
+      continue;
+    }
+    dial(peer, addr);
+    ++pc.dials;
+  }
+  if (pc.dials == 0) {
+    auto reason = pc.reason ? pc.reason
+                            : make_error(errc::connect_failed,
+                                         "no TCP address to dial");
+    fail_connect(peer, std::move(reason));
+  }
+}
+
+void service_state::fail_connect(const peer_id& peer, caf::error reason) {
+  auto i = connecting.find(peer);
+  if (i == connecting.end())
+    return;
+  auto promises = std::move(i->second.promises);
+  connecting.erase(i);
+  log::debug("connect to {} failed: {}", peer.short_hex(),
+             self->home_system().render(reason));
+  for (auto& rp : promises)
+    rp.deliver(reason);
+  publish(connect_failure{peer, reason});
+}
+
+// -- connection events -------------------------------------------------------
+
+void service_state::on_down(const caf::actor_addr& who,
+                            const caf::error& reason) {
+  auto i = connections.find(who);
+  if (i == connections.end()) {
+    // A subscriber.
+    auto& subs = subscribers;
+    subs.erase(std::remove_if(subs.begin(), subs.end(),
+                              [&](const service_subscriber_actor& x) {
+                                return x.address() == who;
+                              }),
+               subs.end());
+    return;
+  }
+  auto entry = std::move(i->second);
+  connections.erase(i);
+  if (!entry.initiated && !entry.authenticated && pending_inbound > 0)
+    --pending_inbound;
+  if (!entry.peer)
+    return;
+  auto peer = *entry.peer;
+  if (entry.established) {
+    auto j = active.find(peer);
+    if (j != active.end() && j->second == who) {
+      active.erase(j);
+      // The connection told subscribers `lost_peer` itself unless it was
+      // closed locally (then whoever closed it announced it).
+    }
+    return;
+  }
+  // A connection that never got established: part of a connect?
+  auto j = connecting.find(peer);
+  if (j == connecting.end() || !entry.initiated)
+    return;
+  auto& pc = j->second;
+  if (weight(reason) > weight(pc.reason))
+    pc.reason = reason;
+  if (pc.dials > 0)
+    --pc.dials;
+  bool candidates_left = std::any_of(connections.begin(), connections.end(),
+                                     [&](const auto& kvp) {
+                                       return kvp.second.peer == peer;
+                                     });
+  if (pc.dials == 0 && !candidates_left && active.count(peer) == 0) {
+    auto err = pc.reason
+                 ? pc.reason
+                 : make_error(errc::connect_failed, "every address failed");
+    fail_connect(peer, std::move(err));
+  }
+}
+
+void service_state::on_authenticated(const caf::actor_addr& who,
+                                     const authenticated& ev) {
+  auto i = connections.find(who);
+  if (i == connections.end()) {
+    // Spawned for us by a test transport: adopt it.
+    connection_entry entry;
+    entry.handle = caf::actor_cast<connection_actor>(who);
+    entry.remote = ev.remote;
+    entry.ip = ip_of(ev.remote);
+    entry.initiated = ev.initiated;
+    self->monitor(entry.handle);
+    i = connections.emplace(who, std::move(entry)).first;
+    if (!ev.initiated)
+      ++accepted_total;
+  } else if (!i->second.initiated && pending_inbound > 0) {
+    --pending_inbound;
+  }
+  auto& entry = i->second;
+  entry.authenticated = true;
+  entry.peer = ev.peer;
+  if (ev.peer == id) {
+    self->send(entry.handle, atom::close_v,
+               static_cast<uint16_t>(close_code::normal),
+               std::string{"connected to itself"});
+    return;
+  }
+  auto peer = ev.peer;
+  self->request(blacklist, caf::infinite, atom::is_banned_v, peer)
+    .then(
+      [this, who, peer](bool banned) {
+        auto k = connections.find(who);
+        if (k == connections.end())
+          return;
+        if (banned) {
+          ++refused_total;
+          self->send(k->second.handle, atom::close_v,
+                     static_cast<uint16_t>(close_code::banned),
+                     std::string{"banned"});
+          return;
+        }
+        decide(who, peer);
+      },
+      [this, who, peer](caf::error&) {
+        decide(who, peer);
+      });
+}
+
+void service_state::decide(const caf::actor_addr& who, const peer_id& peer) {
+  auto i = connections.find(who);
+  if (i == connections.end())
+    return;
+  auto& entry = i->second;
+  if (!(id > peer))
+    return; // the peer chooses; its choice arrives as `established`
+  bool taken = active.count(peer) > 0
+               || std::any_of(
+                 connections.begin(), connections.end(), [&](const auto& kvp) {
+                   return kvp.second.peer == peer && kvp.second.chosen_by_us;
+                 });
+  if (taken) {
+    self->send(entry.handle, atom::close_v,
+               static_cast<uint16_t>(close_code::duplicate),
+               std::string{"duplicate connection"});
+    return;
+  }
+  entry.chosen_by_us = true;
+  self->send(entry.handle, atom::choose_v);
+}
+
+void service_state::on_established(const caf::actor_addr& who,
+                                   const peer_id& peer) {
+  auto i = connections.find(who);
+  if (i == connections.end())
+    return;
+  auto& entry = i->second;
+  entry.established = true;
+  // Close every other candidate of this peer; a previous established
+  // connection is replaced (the peer chose anew, so it gave the old one up).
+  bool replaced = false;
+  for (auto& [addr, other] : connections) {
+    if (addr == who || other.peer != peer)
+      continue;
+    if (other.established)
+      replaced = true;
+    self->send(other.handle, atom::close_v,
+               static_cast<uint16_t>(close_code::duplicate),
+               std::string{"duplicate connection"});
+    other.established = false;
+    other.peer.reset();
+  }
+  active[peer] = who;
+  if (replaced)
+    return; // the peer stays connected: no second connect_success
+  auto j = connecting.find(peer);
+  if (j != connecting.end()) {
+    auto promises = std::move(j->second.promises);
+    connecting.erase(j);
+    for (auto& rp : promises)
+      rp.deliver(peer);
+  }
+  log::info("connected to {} at {} ({})", peer.short_hex(), entry.remote,
+            entry.initiated ? "dialled" : "accepted");
+  publish(connect_success{peer, entry.remote, "tcp", entry.initiated});
+}
+
+void service_state::close_peer(const peer_id& peer, close_code code,
+                               const std::string& text,
+                               const caf::error& reason) {
+  bool was_connected = active.erase(peer) > 0;
+  for (auto& [addr, entry] : connections) {
+    if (entry.peer != peer)
+      continue;
+    self->send(entry.handle, atom::close_v, static_cast<uint16_t>(code), text);
+    entry.established = false;
+    entry.peer.reset();
+  }
+  if (was_connected)
+    publish(lost_peer{peer, reason});
+}
+
+void service_state::count_misbehaviour(const peer_id& peer,
+                                       const std::string& ip) {
+  auto limit = cfg.node.ban_after_misbehaviours;
+  if (limit == 0)
+    return;
+  auto count = ++misbehaviours[peer];
+  if (count < limit)
+    return;
+  log::warn("banning {} ({}) after {} misbehaviours", peer.short_hex(), ip,
+            count);
+  auto ttl = cfg.node.ban_duration;
+  auto ignore = [](const ban_set&) {};
+  auto warn = [](const caf::error& err) {
+    log::warn("automatic ban failed: {}", to_string(err));
+  };
+  self
+    ->request(blacklist, caf::infinite, atom::ban_v, std::vector<peer_id>{peer},
+              ttl)
+    .then(ignore, warn);
+  if (!ip.empty())
+    self->request(blacklist, caf::infinite, atom::ban_v, ip, ttl)
+      .then(ignore, warn);
+}
+
+// -- listening ---------------------------------------------------------------
+
+expected<private_connection_info> service_state::prepare_info() const {
+  private_connection_info result;
+  result.pub.id = id;
+  if (!listener)
+    return failure{errc::not_listening,
+                   "start listening first: connection info lists the "
+                   "addresses we listen on"};
+  for (const auto& ip : local_addresses(listener->dual_stack())) {
+    if (result.pub.endpoints.size() == public_connection_info::max_endpoints)
+      break;
+    endpoint ep;
+    ep.protocol = transport_protocol::tcp;
+    ep.ip = ip;
+    ep.port = port;
+    result.pub.endpoints.push_back(ep);
+  }
+  return result;
+}
+
+expected<uint16_t> service_state::start_listening() {
+  if (listener)
+    return port;
+  if (cfg.io == nullptr)
+    return failure{errc::not_listening, "no io thread for TCP"};
+  auto me = caf::actor_cast<caf::actor>(self);
+  auto opened = tcp_listener::open(
+    cfg.io->context(), cfg.node.tcp_port, [me](asio::ip::tcp::socket sock) {
+      std::error_code ec;
+      sock.remote_endpoint(ec);
+      if (ec)
+        return;
+      caf::anon_send(me, atom::accepted_v,
+                     tcp_stream::accepted(std::move(sock)));
+    });
+  if (!opened)
+    return opened.error();
+  listener = std::move(*opened);
+  port = listener->port();
+  listener->start();
+  log::info("listening on TCP port {} ({})", port,
+            listener->dual_stack() ? "IPv6 and IPv4" : "IPv4");
+  listener_started ev;
+  ev.port = port;
+  if (auto info = prepare_info())
+    for (const auto& ep : info->pub.endpoints)
+      ev.endpoints.push_back(to_string(ep));
+  publish(ev);
+  return port;
+}
+
+void service_state::stop_listening() {
+  if (!listener)
+    return;
+  listener->close();
+  listener.reset();
+  port = 0;
+}
+
+void service_state::on_accepted(std::shared_ptr<tcp_stream> stream) {
+  if (!listener) {
+    stream->close();
+    return;
+  }
+  auto ip = ip_of(stream->remote());
+  if (pending_inbound >= cfg.node.max_pending_connections) {
+    ++refused_total;
+    log::debug("refusing {}: {} connections in the handshake already",
+               stream->remote(), pending_inbound);
+    stream->close();
+    return;
+  }
+  ++pending_inbound;
+  ++accepted_total;
+  auto cc = make_connection_config(noise::role::responder);
+  cc.remote = stream->remote();
+  auto spawn = [this, stream, ip](connection_config conn_cfg) {
+    auto conn = spawn_tcp_connection(self->home_system(), stream,
+                                     std::move(conn_cfg), self);
+    self->monitor(conn);
+    connection_entry entry;
+    entry.handle = conn;
+    entry.remote = stream->remote();
+    entry.ip = ip;
+    connections.emplace(conn.address(), std::move(entry));
+  };
+  if (!whitelisted(ip)) {
+    ++refused_total;
+    cc.refusal = noise::channel_refusal{noise::refusal_reason::not_whitelisted,
+                                        "address not whitelisted"};
+    spawn(std::move(cc));
+    return;
+  }
+  self->request(blacklist, caf::infinite, atom::is_banned_v, ip)
+    .then(
+      [this, spawn, cc](bool banned) mutable {
+        if (banned) {
+          ++refused_total;
+          cc.refusal = noise::channel_refusal{noise::refusal_reason::banned,
+                                              "address banned"};
+        }
+        spawn(std::move(cc));
+      },
+      [spawn, cc](caf::error&) mutable {
+        spawn(std::move(cc));
+      });
+}
+
+void service_state::shutdown() {
+  stop_listening();
+  for (auto& [addr, entry] : connections)
+    caf::anon_send(entry.handle, atom::close_v,
+                   static_cast<uint16_t>(close_code::shutdown),
+                   std::string{"node shutting down"});
+  connections.clear();
+  active.clear();
+  for (auto& [peer, pc] : connecting)
+    for (auto& rp : pc.promises)
+      rp.deliver(make_error(errc::shutting_down, "the node stopped"));
+  connecting.clear();
+  if (owns_blacklist && blacklist)
+    caf::anon_send_exit(blacklist, caf::exit_reason::user_shutdown);
+}
+
+service_state::~service_state() {
+  // The state dies in the actor's on_exit, before attached functors run
+  // (which could no longer reach it): the last moment to close everything.
+  if (self != nullptr)
+    shutdown();
+}
+
+// -- spawn function ----------------------------------------------------------
+
+service_actor::behavior_type
+service(service_actor::stateful_pointer<service_state> self,
+        service_config cfg) {
+  auto& init = self->state;
+  init.self = self;
+  auto checked = validate(cfg.node);
+  if (checked && cfg.io == nullptr && !cfg.dial)
+    checked = status{errc::invalid_config, "service: no io thread and no dial"};
+  if (!checked) {
+    log::warn("{}", checked.error().message());
+    self->quit(to_error(checked.error()));
+    return service_actor::behavior_type::make_empty_behavior();
+  }
+  init.cfg = std::move(cfg);
+  init.id = peer_id{init.cfg.keys.pub};
+  if (init.cfg.blacklist) {
+    init.blacklist = init.cfg.blacklist;
+  } else {
+    init.blacklist = self->home_system().spawn(blacklist, blacklist_config{});
+    init.owns_blacklist = true;
+  }
+  self->send(init.blacklist, atom::subscribe_v,
+             caf::actor_cast<blacklist_sink_actor>(self));
+  self->set_down_handler([self](caf::down_msg& dm) {
+    self->state.on_down(dm.source, dm.reason);
+  });
+  return {
+    [self](atom::subscribe, service_subscriber_actor sub) {
+      auto& subs = self->state.subscribers;
+      if (std::find(subs.begin(), subs.end(), sub) != subs.end())
+        return;
+      self->monitor(sub);
+      subs.emplace_back(std::move(sub));
+    },
+    [self](atom::unsubscribe, const service_subscriber_actor& sub) {
+      auto& subs = self->state.subscribers;
+      subs.erase(std::remove(subs.begin(), subs.end(), sub), subs.end());
+    },
+    [self](atom::get, atom::id) {
+      return self->state.id;
+    },
+    [self](atom::listen) -> caf::result<uint16_t> {
+      auto& st = self->state;
+      auto res = st.start_listening();
+      if (!res) {
+        auto err = to_error(res.error());
+        log::warn("listener failed: {}", res.error().message());
+        st.publish(listener_failed{st.cfg.node.tcp_port, err});
+        return err;
+      }
+      return *res;
+    },
+    [self](atom::stop, atom::listen) {
+      auto& st = self->state;
+      bool was = static_cast<bool>(st.listener);
+      st.stop_listening();
+      return was;
+    },
+    [self](atom::connect, const std::string& text) -> caf::result<peer_id> {
+      auto c = contact::parse(text);
+      if (!c)
+        return to_error(c.error());
+      auto rp = self->make_response_promise<peer_id>();
+      self->state.start_connect(c->id, {c->addr}, rp);
+      return rp;
+    },
+    [self](atom::prepare,
+           uint32_t token) -> caf::result<private_connection_info> {
+      auto& st = self->state;
+      auto info = st.prepare_info();
+      connection_info_prepared ev;
+      ev.token = token;
+      if (!info) {
+        ev.reason = to_error(info.error());
+        st.publish(ev);
+        return ev.reason;
+      }
+      if (auto text = info->pub.to_text())
+        ev.info = std::move(*text);
+      else
+        ev.reason = to_error(text.error());
+      st.publish(ev);
+      return std::move(*info);
+    },
+    [self](atom::connect, const private_connection_info&,
+           const public_connection_info& theirs) -> caf::result<peer_id> {
+      if (auto valid = theirs.validate(); !valid)
+        return to_error(valid.error());
+      auto rp = self->make_response_promise<peer_id>();
+      self->state.start_connect(theirs.id, theirs.endpoints, rp);
+      return rp;
+    },
+    [self](atom::send, const peer_id& peer, uint8_t prio,
+           std::vector<uint8_t>& payload) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      auto i = st.active.find(peer);
+      if (i == st.active.end())
+        return make_error(errc::peer_not_found,
+                          "no connection to " + peer.short_hex());
+      auto& entry = st.connections.at(i->second);
+      return self->delegate(entry.handle, atom::send_v, prio,
+                            std::move(payload));
+    },
+    [self](atom::disconnect, const peer_id& peer) {
+      auto& st = self->state;
+      bool was = st.active.count(peer) > 0;
+      st.close_peer(peer, close_code::normal, "disconnected", caf::error{});
+      return was;
+    },
+    [self](atom::is_connected, const peer_id& peer) {
+      return self->state.active.count(peer) > 0;
+    },
+    [self](atom::get, atom::address,
+           const peer_id& peer) -> caf::result<std::string> {
+      auto& st = self->state;
+      auto i = st.active.find(peer);
+      if (i == st.active.end())
+        return make_error(errc::peer_not_found,
+                          "no connection to " + peer.short_hex());
+      return st.connections.at(i->second).remote;
+    },
+    [self](atom::get, atom::peers) {
+      auto& st = self->state;
+      std::vector<peer_summary> result;
+      for (const auto& [peer, addr] : st.active) {
+        const auto& entry = st.connections.at(addr);
+        result.push_back(
+          peer_summary{peer, entry.remote, "tcp", entry.initiated});
+      }
+      return result;
+    },
+    [self](atom::get, atom::stats) -> caf::result<service_stats> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<service_stats>();
+      auto acc = std::make_shared<service_stats>();
+      acc->pending_connections = st.connections.size() - st.active.size();
+      acc->accepted_total = st.accepted_total;
+      acc->dialled_total = st.dialled_total;
+      acc->refused_total = st.refused_total;
+      auto left = std::make_shared<size_t>(st.active.size());
+      if (*left == 0) {
+        rp.deliver(*acc);
+        return rp;
+      }
+      for (const auto& [peer, addr] : st.active) {
+        auto done = [rp, acc, left]() mutable {
+          if (--*left == 0)
+            rp.deliver(*acc);
+        };
+        self
+          ->request(st.connections.at(addr).handle, std::chrono::seconds{5},
+                    atom::get_v, atom::stats_v)
+          .then(
+            [acc, done](const connection_stats& cs) mutable {
+              acc->connections.push_back(cs);
+              done();
+            },
+            [done](caf::error&) mutable {
+              done();
+            });
+      }
+      return rp;
+    },
+    [self](atom::get, atom::blacklist) {
+      return self->state.blacklist;
+    },
+    [self](atom::accepted, std::shared_ptr<tcp_stream>& stream) {
+      self->state.on_accepted(std::move(stream));
+    },
+    // -- CONNECTION SINK -----------------------------------------------------
+    [self](const authenticated& ev) {
+      self->state.on_authenticated(sender_of(self), ev);
+    },
+    [self](const established& ev) {
+      self->state.on_established(sender_of(self), ev.peer);
+    },
+    [self](new_message& ev) {
+      self->state.publish(ev);
+    },
+    [self](lost_peer& ev) {
+      auto& st = self->state;
+      auto who = sender_of(self);
+      auto i = st.active.find(ev.peer);
+      if (i == st.active.end() || i->second != who)
+        return; // a replaced or locally closed connection
+      st.active.erase(i);
+      log::info("lost peer {}: {}", ev.peer.short_hex(),
+                self->home_system().render(ev.reason));
+      st.publish(ev);
+    },
+    [self](peer_misbehaved& ev) {
+      auto& st = self->state;
+      auto who = sender_of(self);
+      std::string ip;
+      if (auto i = st.connections.find(who); i != st.connections.end())
+        ip = i->second.ip;
+      log::warn("peer {} misbehaved: {}", ev.peer.short_hex(),
+                self->home_system().render(ev.reason));
+      st.publish(ev);
+      auto i = st.active.find(ev.peer);
+      if (i != st.active.end() && i->second == who) {
+        st.active.erase(i);
+        st.publish(lost_peer{ev.peer, ev.reason});
+      }
+      st.count_misbehaviour(ev.peer, ip);
+    },
+    [self](message_too_large& ev) {
+      self->state.publish(ev);
+    },
+    [self](messages_dropped& ev) {
+      self->state.publish(ev);
+    },
+    // -- BLACKLIST SINK ------------------------------------------------------
+    [self](atom::banned, const ban_set& bans) {
+      auto& st = self->state;
+      auto reason = make_error(errc::banned, "banned locally");
+      for (const auto& peer : bans.peers)
+        st.close_peer(peer, close_code::banned, "banned", reason);
+      if (bans.addresses.empty())
+        return;
+      std::set<peer_id> by_address;
+      for (auto& [addr, entry] : st.connections) {
+        if (std::find(bans.addresses.begin(), bans.addresses.end(), entry.ip)
+            == bans.addresses.end())
+          continue;
+        if (entry.peer)
+          by_address.insert(*entry.peer);
+        else
+          st.self->send(entry.handle, atom::close_v,
+                        static_cast<uint16_t>(close_code::banned),
+                        std::string{"banned"});
+      }
+      for (const auto& peer : by_address)
+        st.close_peer(peer, close_code::banned, "banned", reason);
+    },
+  };
+}
+
+service_actor spawn_service(caf::actor_system& sys, service_config cfg) {
+  return sys.spawn(service, std::move(cfg));
+}
+
+} // namespace crust

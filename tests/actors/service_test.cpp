@@ -1,0 +1,421 @@
+// The SERVICE under the deterministic scheduler, over an in-memory network
+// (tests/support/mem_transport): connect, events, duplicate collapse, bans,
+// requests on unknown peers. Real sockets: tests/integration.
+
+#include "crust/actors/service.hpp"
+#include "crust/messages/interfaces.hpp"
+#include "crust/transport/noise/primitives.hpp"
+
+#include "support/deterministic_fixture.hpp"
+#include "support/mem_transport.hpp"
+
+#include <caf/send.hpp>
+
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <string>
+#include <vector>
+
+using namespace crust;
+using namespace std::chrono_literals;
+
+namespace {
+
+// -- a subscriber that keeps every event --------------------------------------
+
+struct recorder_state {
+  static inline const char* name = "recorder";
+  std::vector<connect_success> ups;
+  std::vector<connect_failure> failures;
+  std::vector<lost_peer> lost;
+  std::vector<new_message> messages;
+  std::vector<peer_misbehaved> bad;
+  size_t other = 0;
+};
+
+service_subscriber_actor::behavior_type
+recorder(service_subscriber_actor::stateful_pointer<recorder_state> self,
+         std::string label) {
+  static_cast<void>(label);
+  auto& st = self->state;
+  return {
+    [&st](listener_started&) {
+      ++st.other;
+    },
+    [&st](listener_failed&) {
+      ++st.other;
+    },
+    [&st](connect_success& x) {
+      st.ups.emplace_back(std::move(x));
+    },
+    [&st](connect_failure& x) {
+      st.failures.emplace_back(std::move(x));
+    },
+    [&st](lost_peer& x) {
+      st.lost.emplace_back(std::move(x));
+    },
+    [&st](new_message& x) {
+      st.messages.emplace_back(std::move(x));
+    },
+    [&st](peer_misbehaved& x) {
+      st.bad.emplace_back(std::move(x));
+    },
+    [&st](message_too_large&) {
+      ++st.other;
+    },
+    [&st](messages_dropped&) {
+      ++st.other;
+    },
+    [&st](connection_info_prepared&) {
+      ++st.other;
+    },
+    [&st](bootstrap_connect&) {
+      ++st.other;
+    },
+    [&st](bootstrap_failed&) {
+      ++st.other;
+    },
+    [&st](bootstrap_accept&) {
+      ++st.other;
+    },
+  };
+}
+
+endpoint ep(const std::string& text) {
+  auto res = endpoint::parse(text);
+  BOOST_REQUIRE(res);
+  return *res;
+}
+
+bool has_code(const caf::error& err, errc code) {
+  return err && err.category() == error_category
+         && err.code() == static_cast<uint8_t>(code);
+}
+
+/// One node of the in-memory network: its SERVICE, its subscriber and the
+/// endpoint it answers on.
+struct node {
+  peer_id id;
+  service_actor svc;
+  service_subscriber_actor rec;
+  endpoint addr;
+  /// Its responder settings (to answer on more addresses).
+  connection_config rc;
+};
+
+struct fixture : test::deterministic_fixture {
+  std::shared_ptr<test::mem_network> net
+    = std::make_shared<test::mem_network>();
+  std::vector<node> nodes;
+
+  ~fixture() {
+    for (auto& n : nodes) {
+      caf::anon_send_exit(n.svc, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(n.rec, caf::exit_reason::user_shutdown);
+    }
+    run();
+  }
+
+  node& add_node(const std::string& addr_text, node_config nc = {}) {
+    auto keys = noise::keypair::generate();
+    BOOST_REQUIRE(keys);
+    nc.heartbeat_interval = 1s;
+    nc.inactivity_timeout = 5s;
+    service_config sc;
+    sc.node = nc;
+    sc.keys = *keys;
+    sc.dial = net->dialer();
+    node n;
+    n.id = peer_id{keys->pub};
+    n.svc = spawn_service(sys, sc);
+    n.rec = sys.spawn(recorder, addr_text);
+    n.addr = ep(addr_text);
+    caf::anon_send(n.svc, atom::subscribe_v, n.rec);
+    connection_config rc;
+    rc.side = noise::role::responder;
+    rc.local_static = *keys;
+    rc.network_name = nc.network_name;
+    rc.heartbeat_interval = nc.heartbeat_interval;
+    rc.inactivity_timeout = nc.inactivity_timeout;
+    rc.handshake_timeout = nc.handshake_timeout;
+    net->listen(n.addr, n.svc, rc);
+    n.rc = rc;
+    dispatch();
+    nodes.push_back(n);
+    return nodes.back();
+  }
+
+  recorder_state& events(const node& n) {
+    auto ptr = caf::actor_cast<caf::abstract_actor*>(n.rec);
+    return dynamic_cast<caf::stateful_actor<recorder_state,
+                                            service_subscriber_actor::base>&>(
+             *ptr)
+      .state;
+  }
+
+  std::string contact_of(const node& n) {
+    return n.id.to_hex() + "@" + to_string(n.addr);
+  }
+
+  /// The error a request fails with (none if it succeeds); `T` is the
+  /// type of a successful answer (typed actors need it).
+  template<class T, class Handle, class... Ts>
+  caf::error failure_of(const Handle& hdl, Ts&&... xs) {
+    auto rh = self->request(hdl, caf::infinite, std::forward<Ts>(xs)...);
+    dispatch();
+    caf::error out;
+    rh.receive([](T&) {},
+               [&](caf::error& e) {
+                 out = e;
+               });
+    return out;
+  }
+
+  service_stats stats(const node& n) {
+    return request<service_stats>(n.svc, atom::get_v, atom::stats_v);
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(service_tests, fixture)
+
+BOOST_AUTO_TEST_CASE(connect_announces_one_success_on_each_side) {
+  auto a = add_node("10.0.0.1:1000");
+  auto b = add_node("10.0.0.2:2000");
+  auto got = request<peer_id>(a.svc, atom::connect_v, contact_of(b));
+  BOOST_CHECK(got == b.id);
+  dispatch();
+  BOOST_REQUIRE_EQUAL(events(a).ups.size(), 1u);
+  BOOST_REQUIRE_EQUAL(events(b).ups.size(), 1u);
+  BOOST_CHECK(events(a).ups[0].peer == b.id);
+  BOOST_CHECK(events(a).ups[0].initiated);
+  BOOST_CHECK(events(b).ups[0].peer == a.id);
+  BOOST_CHECK(!events(b).ups[0].initiated);
+  BOOST_CHECK(request<bool>(a.svc, atom::is_connected_v, b.id));
+  BOOST_CHECK(request<bool>(b.svc, atom::is_connected_v, a.id));
+  // A second connect answers at once, without a second event.
+  BOOST_CHECK(request<peer_id>(a.svc, atom::connect_v, contact_of(b)) == b.id);
+  dispatch();
+  BOOST_CHECK_EQUAL(events(a).ups.size(), 1u);
+  // Messages flow both ways with their priority.
+  auto queued = request<uint64_t>(a.svc, atom::send_v, b.id, uint8_t{3},
+                                  std::vector<uint8_t>{1, 2, 3});
+  BOOST_CHECK_LE(queued, 3u);
+  request<uint64_t>(b.svc, atom::send_v, a.id, uint8_t{0},
+                    std::vector<uint8_t>{9});
+  dispatch();
+  BOOST_REQUIRE_EQUAL(events(b).messages.size(), 1u);
+  BOOST_CHECK(events(b).messages[0].peer == a.id);
+  BOOST_CHECK_EQUAL(events(b).messages[0].priority, 3);
+  BOOST_CHECK(events(b).messages[0].payload == (std::vector<uint8_t>{1, 2, 3}));
+  BOOST_REQUIRE_EQUAL(events(a).messages.size(), 1u);
+  BOOST_CHECK_EQUAL(events(a).messages[0].priority, 0);
+  auto peers = request<std::vector<peer_summary>>(a.svc, atom::get_v,
+                                                  atom::peers_v);
+  BOOST_REQUIRE_EQUAL(peers.size(), 1u);
+  BOOST_CHECK(peers[0].peer == b.id);
+  BOOST_CHECK_EQUAL(peers[0].transport, "tcp");
+  auto st = stats(a);
+  BOOST_REQUIRE_EQUAL(st.connections.size(), 1u);
+  BOOST_CHECK_EQUAL(st.connections[0].messages_out, 1u);
+  BOOST_CHECK_EQUAL(st.connections[0].messages_in, 1u);
+  BOOST_CHECK_EQUAL(st.pending_connections, 0u);
+}
+
+BOOST_AUTO_TEST_CASE(simultaneous_connects_collapse_to_one_connection) {
+  for (int round = 0; round < 20; ++round) {
+    auto a = add_node("10.1.0." + std::to_string(round) + ":1000");
+    auto b = add_node("10.2.0." + std::to_string(round) + ":2000");
+    // Both dial before either runs: two connections authenticate.
+    auto ra = self->request(a.svc, caf::infinite, atom::connect_v,
+                            contact_of(b));
+    auto rb = self->request(b.svc, caf::infinite, atom::connect_v,
+                            contact_of(a));
+    dispatch();
+    peer_id got_a, got_b;
+    ra.receive(
+      [&](peer_id& x) {
+        got_a = x;
+      },
+      [&](caf::error& e) {
+        BOOST_FAIL(sys.render(e));
+      });
+    rb.receive(
+      [&](peer_id& x) {
+        got_b = x;
+      },
+      [&](caf::error& e) {
+        BOOST_FAIL(sys.render(e));
+      });
+    BOOST_CHECK(got_a == b.id);
+    BOOST_CHECK(got_b == a.id);
+    BOOST_CHECK_EQUAL(events(a).ups.size(), 1u);
+    BOOST_CHECK_EQUAL(events(b).ups.size(), 1u);
+    BOOST_CHECK(events(a).lost.empty());
+    BOOST_CHECK(events(b).lost.empty());
+    // Both sides kept the same connection: the one the larger id chose.
+    BOOST_REQUIRE_EQUAL(events(a).ups.size(), 1u);
+    BOOST_REQUIRE_EQUAL(events(b).ups.size(), 1u);
+    BOOST_CHECK_NE(events(a).ups[0].initiated, events(b).ups[0].initiated);
+    BOOST_CHECK_EQUAL(stats(a).pending_connections, 0u);
+    BOOST_CHECK_EQUAL(stats(b).pending_connections, 0u);
+    BOOST_CHECK_EQUAL(stats(a).connections.size(), 1u);
+    // And it carries messages.
+    request<uint64_t>(a.svc, atom::send_v, b.id, uint8_t{2},
+                      std::vector<uint8_t>{7});
+    dispatch();
+    BOOST_CHECK_EQUAL(events(b).messages.size(), 1u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(connect_with_info_dials_every_address_keeps_one) {
+  auto a = add_node("10.0.0.1:1000");
+  auto b = add_node("10.0.0.2:2000");
+  // B answers on a second address; a third leads nowhere.
+  net->listen(ep("10.0.0.3:2000"), b.svc, b.rc);
+  public_connection_info theirs;
+  theirs.id = b.id;
+  theirs.endpoints = {b.addr, ep("10.0.0.3:2000"), ep("[fd00::2]:2000")};
+  private_connection_info ours;
+  ours.pub.id = a.id;
+  auto got = request<peer_id>(a.svc, atom::connect_v, ours, theirs);
+  BOOST_CHECK(got == b.id);
+  run();
+  BOOST_CHECK_EQUAL(net->dials(), 3u);
+  BOOST_CHECK_EQUAL(events(a).ups.size(), 1u);
+  BOOST_CHECK_EQUAL(events(b).ups.size(), 1u);
+  BOOST_CHECK_EQUAL(stats(a).pending_connections, 0u);
+  BOOST_CHECK_EQUAL(stats(b).pending_connections, 0u);
+  BOOST_CHECK(events(a).failures.empty());
+}
+
+BOOST_AUTO_TEST_CASE(every_address_failing_is_one_connect_failure) {
+  auto a = add_node("10.0.0.1:1000");
+  auto b = add_node("10.0.0.2:2000");
+  net->unlisten(b.addr);
+  auto err = failure_of<peer_id>(a.svc, atom::connect_v, contact_of(b));
+  BOOST_CHECK(has_code(err, errc::socket_failure));
+  dispatch();
+  BOOST_REQUIRE_EQUAL(events(a).failures.size(), 1u);
+  BOOST_CHECK(events(a).failures[0].peer == b.id);
+}
+
+BOOST_AUTO_TEST_CASE(wrong_peer_id_is_refused) {
+  auto a = add_node("10.0.0.1:1000");
+  auto b = add_node("10.0.0.2:2000");
+  auto c = add_node("10.0.0.3:3000");
+  // C's id at B's address.
+  auto err = failure_of<peer_id>(a.svc, atom::connect_v,
+                                 c.id.to_hex() + "@" + to_string(b.addr));
+  BOOST_CHECK(has_code(err, errc::peer_id_mismatch));
+  run();
+  BOOST_CHECK(events(b).ups.empty());
+}
+
+BOOST_AUTO_TEST_CASE(bad_requests_get_clear_errors) {
+  auto a = add_node("10.0.0.1:1000");
+  auto b = add_node("10.0.0.2:2000");
+  BOOST_CHECK(has_code(failure_of<peer_id>(a.svc, atom::connect_v,
+                                           std::string{"nonsense"}),
+                       errc::bad_address));
+  BOOST_CHECK(has_code(failure_of<peer_id>(a.svc, atom::connect_v,
+                                           "xyz@" + to_string(b.addr)),
+                       errc::bad_peer_id));
+  BOOST_CHECK(
+    has_code(failure_of<peer_id>(a.svc, atom::connect_v, contact_of(a)),
+             errc::connect_to_self));
+  BOOST_CHECK(
+    has_code(failure_of<uint64_t>(a.svc, atom::send_v, b.id, uint8_t{0},
+                                  std::vector<uint8_t>{1}),
+             errc::peer_not_found));
+  BOOST_CHECK(
+    has_code(failure_of<std::string>(a.svc, atom::get_v, atom::address_v, b.id),
+             errc::peer_not_found));
+  BOOST_CHECK(!request<bool>(a.svc, atom::disconnect_v, b.id));
+  // No io thread: listening fails with a reason (and an event).
+  BOOST_CHECK(
+    has_code(failure_of<uint16_t>(a.svc, atom::listen_v), errc::not_listening));
+  BOOST_CHECK(has_code(
+    failure_of<private_connection_info>(a.svc, atom::prepare_v, uint32_t{7}),
+    errc::not_listening));
+  dispatch();
+  BOOST_CHECK_EQUAL(events(a).other, 2u); // listener_failed, info_prepared
+}
+
+BOOST_AUTO_TEST_CASE(disconnect_is_lost_peer_on_both_sides) {
+  auto a = add_node("10.0.0.1:1000");
+  auto b = add_node("10.0.0.2:2000");
+  request<peer_id>(a.svc, atom::connect_v, contact_of(b));
+  BOOST_CHECK(request<bool>(a.svc, atom::disconnect_v, b.id));
+  dispatch();
+  BOOST_REQUIRE_EQUAL(events(a).lost.size(), 1u);
+  BOOST_CHECK(!events(a).lost[0].reason); // our own doing
+  BOOST_REQUIRE_EQUAL(events(b).lost.size(), 1u);
+  BOOST_CHECK(has_code(events(b).lost[0].reason, errc::peer_closed));
+  BOOST_CHECK(!request<bool>(a.svc, atom::is_connected_v, b.id));
+  BOOST_CHECK(!request<bool>(b.svc, atom::is_connected_v, a.id));
+}
+
+BOOST_AUTO_TEST_CASE(a_ban_disconnects_a_set_of_peers_at_once) {
+  auto a = add_node("10.0.0.1:1000");
+  std::vector<node> others;
+  std::vector<peer_id> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto n = add_node("10.0.1." + std::to_string(i) + ":2000");
+    request<peer_id>(a.svc, atom::connect_v, contact_of(n));
+    others.push_back(n);
+    ids.push_back(n.id);
+  }
+  dispatch();
+  BOOST_REQUIRE_EQUAL(events(a).ups.size(), 5u);
+  auto bl = request<blacklist_actor>(a.svc, atom::get_v, atom::blacklist_v);
+  request<ban_set>(bl, atom::ban_v,
+                   std::vector<peer_id>{ids[0], ids[1], ids[2]});
+  dispatch();
+  BOOST_CHECK_EQUAL(events(a).lost.size(), 3u);
+  for (const auto& x : events(a).lost)
+    BOOST_CHECK(has_code(x.reason, errc::banned));
+  for (int i = 0; i < 3; ++i) {
+    BOOST_REQUIRE_EQUAL(events(others[i]).lost.size(), 1u);
+    BOOST_CHECK(has_code(events(others[i]).lost[0].reason, errc::banned));
+  }
+  BOOST_CHECK(events(others[3]).lost.empty());
+  BOOST_CHECK(request<bool>(a.svc, atom::is_connected_v, ids[3]));
+  // The banned may not come back, from either side.
+  auto err = failure_of<peer_id>(others[0].svc, atom::connect_v, contact_of(a));
+  BOOST_CHECK(has_code(err, errc::banned));
+  err = failure_of<peer_id>(a.svc, atom::connect_v, contact_of(others[1]));
+  BOOST_CHECK(has_code(err, errc::banned));
+}
+
+BOOST_AUTO_TEST_CASE(heartbeats_keep_idle_peers_and_a_stop_is_lost_peer) {
+  auto a = add_node("10.0.0.1:1000");
+  auto b = add_node("10.0.0.2:2000");
+  request<peer_id>(a.svc, atom::connect_v, contact_of(b));
+  dispatch();
+  // Heartbeats keep an idle connection alive well past the timeout.
+  advance_time(30s);
+  BOOST_CHECK(events(a).lost.empty());
+  BOOST_CHECK(request<bool>(a.svc, atom::is_connected_v, b.id));
+  // B's node stops: its connections close with a reason A hears.
+  caf::anon_send_exit(b.svc, caf::exit_reason::kill);
+  dispatch();
+  BOOST_REQUIRE_EQUAL(events(a).lost.size(), 1u);
+  BOOST_CHECK(has_code(events(a).lost[0].reason, errc::peer_closed));
+}
+
+BOOST_AUTO_TEST_CASE(dead_subscribers_are_dropped) {
+  auto a = add_node("10.0.0.1:1000");
+  auto b = add_node("10.0.0.2:2000");
+  auto extra = sys.spawn(recorder, "extra");
+  caf::anon_send(a.svc, atom::subscribe_v, extra);
+  dispatch();
+  caf::anon_send_exit(extra, caf::exit_reason::kill);
+  dispatch();
+  request<peer_id>(a.svc, atom::connect_v, contact_of(b));
+  dispatch();
+  BOOST_CHECK_EQUAL(events(a).ups.size(), 1u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
