@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <sys/socket.h>
 #include <thread>
+#include <time.h>
 
 namespace crust::bench {
 
@@ -114,6 +115,13 @@ drain_result drain(stream_end& end) {
 
 } // namespace
 
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec)
+         + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 transfer_figures stream_transfer(const stream_settings& settings,
                                  size_t message_size,
                                  std::chrono::duration<double> budget) {
@@ -130,6 +138,7 @@ transfer_figures stream_transfer(const stream_settings& settings,
   stream_end end{settings, fd.get(), false};
   std::vector<char> message(message_size, 0x5a);
   uint64_t sent = 0;
+  auto cpu_start = process_cpu_seconds();
   auto start = clock_type::now();
   auto deadline = start
                   + std::chrono::duration_cast<clock_type::duration>(budget);
@@ -143,12 +152,13 @@ transfer_figures stream_transfer(const stream_settings& settings,
   } while (clock_type::now() < deadline);
   end.finish();
   server.join();
+  auto cpu = process_cpu_seconds() - cpu_start;
   if (received.bytes != sent)
     throw std::runtime_error("the receiver got "
                              + std::to_string(received.bytes) + " bytes of "
                              + std::to_string(sent));
   return {received.bytes,
-          std::chrono::duration<double>(received.last - start).count()};
+          std::chrono::duration<double>(received.last - start).count(), cpu};
 }
 
 std::vector<double> connect_times(const stream_settings& settings,

@@ -18,11 +18,21 @@ namespace crust::bench {
 struct transfer_figures {
   uint64_t bytes = 0;
   double seconds = 0;
+  /// CPU time the whole process used meanwhile (every thread, both ends).
+  double cpu_seconds = 0;
 
   double bytes_per_second() const {
     return seconds > 0 ? static_cast<double>(bytes) / seconds : 0;
   }
+
+  /// CPU nanoseconds per payload byte, both ends together.
+  double cpu_ns_per_byte() const {
+    return bytes > 0 ? cpu_seconds * 1e9 / static_cast<double>(bytes) : 0;
+  }
 };
+
+/// CPU time this process used so far, every thread, in seconds.
+double process_cpu_seconds();
 
 /// The settings shared by every baseline run.
 struct stream_settings {
