@@ -30,7 +30,8 @@ using time_point = caf::actor_clock::time_point;
 
 /// A BYTE PIPE that hands every write to the other side's CONNECTION as
 /// `received`, reports it to its own CONNECTION as `sent` at once (a socket
-/// that is never full), and its close as `closed` (end of stream). Knobs
+/// that is never full), and its close as `closed` (end of stream). It stays
+/// alive after the close, so that tests can read its state. Knobs
 /// for tests: `mute` drops writes (the peer hears nothing), `flip_at`
 /// corrupts one byte at an offset of the stream, `hold` keeps the `sent`
 /// credit back in `held` (a socket that does not drain), `record` keeps
@@ -64,6 +65,8 @@ caf::behavior mem_pipe(caf::stateful_actor<pipe_state>* self,
     },
     [self](atom::write, std::vector<uint8_t>& bytes) {
       auto& st = self->state;
+      if (st.closed)
+        return;
       auto n = bytes.size();
       st.writes.emplace_back(self->clock().now(), n);
       if (st.flip_at && *st.flip_at >= st.offset && *st.flip_at < st.offset + n)
@@ -82,10 +85,12 @@ caf::behavior mem_pipe(caf::stateful_actor<pipe_state>* self,
       self->state.acked += n;
     },
     [self](atom::close) {
-      self->state.closed = true;
-      if (self->state.target)
-        self->send(self->state.target, atom::closed_v, caf::error{});
-      self->quit();
+      auto& st = self->state;
+      if (st.closed)
+        return;
+      st.closed = true;
+      if (st.target)
+        self->send(st.target, atom::closed_v, caf::error{});
     },
   };
 }
