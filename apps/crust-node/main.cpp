@@ -1,36 +1,47 @@
-// crust-node: a node you can drive from the shell. For now it loads or
-// creates its identity, listens on TCP and closes whatever connects (the
-// secure channel comes next).
+// crust-node: a node you can drive from the shell (docs/crust-node.md).
 //
-// stdout carries exactly two lines, for scripts:
-//   peer-id <64 lower-case hex characters>
-//   listening tcp <port>
-// Logs go to stderr. The node stops at the end of stdin, on the line "quit",
-// or on SIGINT/SIGTERM. Exit codes: 0 after a clean stop, 2 for invalid
-// options, 1 for other failures (key file, port in use).
+//   crust-node [OPTIONS] [COMMAND ...]
+//
+// Loads or creates its identity, starts listening on TCP (unless
+// --no-listen), runs each COMMAND argument (one whole command each, e.g.
+// 'connect PEERID@127.0.0.1:5000'), then reads commands from stdin until
+// `quit` or its end (unless --no-stdin). Prints one event per line on
+// stdout, for people or, with --json, as JSON objects; logs go to stderr.
+//
+// Exit codes: 0 after `quit`, the end of stdin or SIGINT/SIGTERM; 1 if the
+// node could not start (key file, port in use) or a COMMAND argument failed;
+// 2 for invalid options or commands.
 
-#include "crust/actors/node.hpp"
+#include "crust/actors/service.hpp"
 #include "crust/messages/config.hpp"
 #include "crust/messages/interfaces.hpp"
 #include "crust/messages/log.hpp"
 #include "crust/messages/type_ids.hpp"
 #include "crust/transport/asio_headers.hpp"
-#include "crust/transport/asio_listener.hpp"
 #include "crust/transport/asio_runtime.hpp"
 #include "crust/transport/identity.hpp"
 
+#include "console.hpp"
+#include "event_format.hpp"
 #include "stop_waiter.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/config_option_adder.hpp>
 #include <caf/exec_main.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
+#include <caf/system_messages.hpp>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <string>
 #include <string_view>
+#include <sys/stat.h>
+#include <vector>
 
 namespace {
 
@@ -38,11 +49,35 @@ constexpr int exit_ok = 0;
 constexpr int exit_failure = 1;
 constexpr int exit_bad_config = 2;
 
-/// crust-node's configuration: crust's types, error category and options.
+/// How long the shutdown waits for the CONSOLE and then the SERVICE.
+constexpr auto shutdown_grace = std::chrono::seconds{5};
+
+/// crust-node's configuration: crust's types, error category and `crust.`
+/// options, plus the options of the app itself (global group).
 struct node_app_config : crust::system_config {
   node_app_config() {
-    // nop: everything comes from crust::system_config
+    caf::config_option_adder{custom_options_, "global"}
+      .add<bool>("json", "print events as JSON lines (docs/crust-node.md)")
+      .add<bool>("no-stdin", "do not read commands from stdin; run until "
+                             "quit or a signal")
+      .add<bool>("no-listen", "do not listen at start (the listen command "
+                              "still works)")
+      .add<std::string>("recv-dir", "save received files in this directory "
+                                    "(created if missing); without it only "
+                                    "their size and hash are printed")
+      .add<caf::timespan>("command-timeout",
+                          "longest wait for one command (default: 30s)");
   }
+};
+
+/// The app's own settings.
+struct app_settings {
+  bool json = false;
+  bool read_stdin = true;
+  bool listen = true;
+  std::string recv_dir;
+  caf::timespan command_timeout = std::chrono::seconds{30};
+  std::vector<std::string> commands;
 };
 
 int fail(int code, const std::string& what) {
@@ -50,18 +85,78 @@ int fail(int code, const std::string& what) {
   return code;
 }
 
+/// Creates `dir` (and its parents) with mode 0700 where missing.
+std::string make_directory(const std::string& dir) {
+  for (size_t pos = 1; pos <= dir.size(); ++pos) {
+    if (pos != dir.size() && dir[pos] != '/')
+      continue;
+    auto part = dir.substr(0, pos);
+    if (::mkdir(part.c_str(), 0700) != 0 && errno != EEXIST)
+      return "cannot create " + part + ": " + std::strerror(errno);
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return dir + " is not a directory";
+  return {};
+}
+
+/// Reads the app's options and checks the COMMAND arguments. Returns an
+/// error text for exit code 2, or nothing.
+std::string read_app_settings(const node_app_config& cfg, app_settings& out) {
+  out.json = caf::get_or(cfg, "json", false);
+  out.read_stdin = !caf::get_or(cfg, "no-stdin", false);
+  out.listen = !caf::get_or(cfg, "no-listen", false);
+  out.recv_dir = caf::get_or(cfg, "recv-dir", std::string{});
+  out.command_timeout = caf::get_or(cfg, "command-timeout",
+                                    out.command_timeout);
+  if (out.command_timeout <= caf::timespan{0})
+    return "command-timeout: must be positive";
+  auto args = cfg.remainder;
+  if (!args.empty() && args.front() == "--")
+    args.erase(args.begin());
+  for (const auto& arg : args) {
+    if (arg.size() > 1 && arg[0] == '-' && arg.find(' ') == std::string::npos)
+      return "option '" + arg
+             + "' after a command: options come first "
+               "(see --help)";
+    auto parsed = crust_node::parse_line(arg);
+    if (!parsed.cmd && !parsed.empty)
+      return "in command argument: " + parsed.error;
+    if (parsed.cmd)
+      out.commands.push_back(arg);
+  }
+  return {};
+}
+
+/// Stops `hdl` with `user_shutdown` and waits (bounded) until it is gone.
+template<class Handle>
+void stop_actor(caf::actor_system& sys, const Handle& hdl) {
+  if (!hdl)
+    return;
+  caf::scoped_actor self{sys};
+  self->monitor(hdl);
+  self->send_exit(hdl, caf::exit_reason::user_shutdown);
+  self->receive([](const caf::down_msg&) {},
+                caf::after(shutdown_grace) >>
+                  [] {
+                    crust::log::warn("an actor did not stop within the grace "
+                                     "period");
+                  });
+}
+
 /// The node's life after the actor system is up. Returns the exit code.
 int run(caf::actor_system& sys, const node_app_config& cfg) {
-  if (!cfg.remainder.empty())
-    return fail(exit_bad_config,
-                "unexpected argument '" + cfg.remainder.front()
-                  + "' (options are written --crust.<name>=<value>; see "
-                    "--help)");
   auto conf = crust::read_node_config(cfg);
   if (!conf)
     return fail(exit_bad_config, conf.error().message());
   if (auto st = crust::log::set_level(conf->log_level); !st)
     return fail(exit_bad_config, st.error().message());
+  app_settings app;
+  if (auto err = read_app_settings(cfg, app); !err.empty())
+    return fail(exit_bad_config, err);
+  if (!app.recv_dir.empty())
+    if (auto err = make_directory(app.recv_dir); !err.empty())
+      return fail(exit_bad_config, "recv-dir: " + err);
   // Identity.
   auto key_path = conf->key_file;
   if (key_path.empty()) {
@@ -78,48 +173,67 @@ int run(caf::actor_system& sys, const node_app_config& cfg) {
   auto stopper = crust_node::stop_waiter::make();
   if (!stopper)
     return fail(exit_failure, stopper.error().message());
-  // Actors, then the io thread and its objects.
-  auto node = sys.spawn(crust::node, pid);
-  crust::asio_runtime io;
-  auto listener = crust::tcp_listener::open(
-    io.context(), conf->tcp_port, [node](asio::ip::tcp::socket sock) {
-      std::error_code ec;
-      auto remote = sock.remote_endpoint(ec);
-      caf::anon_send(node, crust::atom::accepted_v,
-                     ec ? std::string{"unknown"} : crust::to_string(remote));
-      // No secure channel yet: close at once.
-      sock.close(ec);
-    });
-  if (!listener) {
-    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-    return fail(exit_failure, listener.error().message());
-  }
   auto& waiter = *stopper;
+  auto mode = app.json ? crust_node::output_mode::json
+                       : crust_node::output_mode::human;
+  crust_node::event_format format{mode, [&sys](const caf::error& x) {
+                                    return sys.render(x);
+                                  }};
+  std::printf("%s\n", format.identity(pid, key_path).c_str());
+  std::fflush(stdout);
+  // The io thread, then the actors.
+  crust::asio_runtime io;
+  io.start();
   asio::signal_set signals{io.context(), SIGINT, SIGTERM};
   signals.async_wait([&waiter](std::error_code ec, int signo) {
     if (!ec) {
       crust::log::info("received signal {}", signo);
-      waiter.notify();
+      waiter.notify(crust_node::stop_reason::signal);
     }
   });
-  (*listener)->start();
-  io.start();
-  crust::log::info("listening on TCP port {} ({})", (*listener)->port(),
-                   (*listener)->dual_stack() ? "IPv6 and IPv4" : "IPv4");
-  std::printf("peer-id %s\nlistening tcp %u\n", pid.to_hex().c_str(),
-              static_cast<unsigned>((*listener)->port()));
-  std::fflush(stdout);
+  crust::service_config service_cfg;
+  service_cfg.node = *conf;
+  service_cfg.keys = id->keys();
+  service_cfg.io = &io;
+  auto service = crust::spawn_service(sys, std::move(service_cfg));
+  crust_node::console_config console_cfg;
+  console_cfg.service = service;
+  console_cfg.mode = mode;
+  console_cfg.recv_dir = app.recv_dir;
+  console_cfg.command_timeout = app.command_timeout;
+  console_cfg.max_message_size = conf->max_message_size;
+  console_cfg.listen_first = app.listen;
+  console_cfg.commands = app.commands;
+  console_cfg.stop = [&waiter](crust_node::stop_reason why) {
+    waiter.notify(why);
+  };
+  auto console = sys.spawn<caf::detached>(crust_node::console,
+                                          std::move(console_cfg));
   // Serve until told to stop.
-  auto reason = waiter.wait();
-  crust::log::info("stopping: {}", reason);
-  (*listener)->close();
+  std::function<void(std::string)> on_line;
+  std::function<void()> on_end;
+  if (app.read_stdin) {
+    on_line = [console](std::string line) {
+      caf::anon_send(console, std::move(line));
+    };
+    on_end = [console] {
+      caf::anon_send(console, crust::atom::close_v);
+    };
+  }
+  auto reason = waiter.wait(on_line, on_end);
+  crust::log::info("stopping: {}", to_string(reason));
+  // The console first (nothing prints after it), then the service (closes
+  // every connection), then the io thread.
+  stop_actor(sys, console);
+  std::printf("%s\n", format.stopping(to_string(reason)).c_str());
+  std::fflush(stdout);
+  stop_actor(sys, service);
   asio::post(io.context(), [&signals] {
     std::error_code ignored;
     signals.cancel(ignored);
   });
   io.stop();
-  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-  return exit_ok;
+  return crust_node::exit_code(reason);
 }
 
 } // namespace

@@ -8,18 +8,19 @@
 
 namespace crust_node {
 
-namespace {
-
-/// Trims spaces, tabs and a carriage return at both ends.
-std::string trim(const std::string& line) {
-  auto first = line.find_first_not_of(" \t\r");
-  if (first == std::string::npos)
-    return {};
-  auto last = line.find_last_not_of(" \t\r");
-  return line.substr(first, last - first + 1);
+std::string to_string(stop_reason x) {
+  switch (x) {
+    case stop_reason::quit: return "quit";
+    case stop_reason::quit_after_failure: return "quit after a failed command";
+    case stop_reason::fatal: return "fatal error";
+    case stop_reason::signal: return "signal";
+  }
+  return "unknown";
 }
 
-} // namespace
+int exit_code(stop_reason x) noexcept {
+  return x == stop_reason::quit || x == stop_reason::signal ? 0 : 1;
+}
 
 crust::expected<stop_waiter> stop_waiter::make() {
   int fds[2];
@@ -48,44 +49,59 @@ stop_waiter::~stop_waiter() {
     ::close(write_fd_);
 }
 
-void stop_waiter::notify() noexcept {
-  char byte = 's';
-  // A full pipe already holds a wake-up: nothing is lost if this fails.
+void stop_waiter::notify(stop_reason why) noexcept {
+  auto byte = static_cast<char>(why);
+  // A full pipe already holds a reason: nothing is lost if this fails.
   [[maybe_unused]] auto n = ::write(write_fd_, &byte, 1);
 }
 
-std::string stop_waiter::wait() {
+stop_reason stop_waiter::wait(const std::function<void(std::string)>& on_line,
+                              const std::function<void()>& on_end) {
+  bool reading = static_cast<bool>(on_line);
   std::string pending;
+  auto end_of_input = [&] {
+    if (!pending.empty())
+      on_line(std::move(pending));
+    pending.clear();
+    reading = false;
+    if (on_end)
+      on_end();
+  };
   for (;;) {
     pollfd fds[2] = {{read_fd_, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
+    if (::poll(fds, reading ? 2 : 1, -1) < 0) {
       if (errno == EINTR)
         continue;
-      return "poll failed: " + std::generic_category().message(errno);
+      return stop_reason::fatal;
     }
-    if (fds[0].revents != 0)
-      return "signal";
-    if (fds[1].revents == 0)
+    if (fds[0].revents != 0) {
+      char byte = 0;
+      if (::read(read_fd_, &byte, 1) == 1)
+        return static_cast<stop_reason>(byte);
       continue;
-    if ((fds[1].revents & POLLNVAL) != 0)
-      return "end of input"; // stdin is closed
-    char buf[512];
+    }
+    if (!reading || fds[1].revents == 0)
+      continue;
+    if ((fds[1].revents & POLLNVAL) != 0) {
+      end_of_input(); // stdin is closed
+      continue;
+    }
+    char buf[4096];
     auto n = ::read(STDIN_FILENO, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN)
-        continue;
-      return "end of input"; // unreadable stdin counts as its end
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+      continue;
+    if (n <= 0) { // an unreadable stdin counts as its end
+      end_of_input();
+      continue;
     }
-    if (n == 0)
-      return "end of input";
     pending.append(buf, static_cast<size_t>(n));
-    for (auto pos = pending.find('\n'); pos != std::string::npos;
-         pos = pending.find('\n')) {
-      auto line = trim(pending.substr(0, pos));
-      pending.erase(0, pos + 1);
-      if (line == "quit")
-        return "quit";
+    size_t start = 0;
+    for (auto pos = pending.find('\n', start); pos != std::string::npos;
+         pos = pending.find('\n', start)) {
+      on_line(pending.substr(start, pos - start));
+      start = pos + 1;
     }
+    pending.erase(0, start);
   }
 }
 
