@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Real-process test of crust-node: prints its peer id, listens on a random
 TCP port reachable over 127.0.0.1 and ::1, keeps its identity across runs,
-refuses a group-readable key file and bad option values, and stops on
-'quit'. Every wait is bounded."""
+refuses a group-readable key file and bad option values or commands, stops
+on 'quit', keeps running after a wrong command, and prints JSON lines with
+--json. Two and more nodes talking: crust_node_network_test.py. Every wait
+is bounded."""
 
+import json
 import os
 import re
 import socket
@@ -147,6 +150,53 @@ with tempfile.TemporaryDirectory() as home:
     check(len(quiet) == 0 and len(chatty) > 0,
           f"log level applies ({len(quiet)} lines at error, "
           f"{len(chatty)} at debug)")
+
+    def run_with_input(args, text):
+        proc = start(env, *args)
+        try:
+            out, err = proc.communicate(text, timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+        return proc.returncode, out, err
+
+    # A wrong command prints an error; the node keeps running.
+    rc, out, _ = run_with_input([], "frobnicate\nsend\npeers\nquit\n")
+    check("error: unknown command 'frobnicate'" in out
+          and "error: send: missing PEER" in out and "ok peers 0" in out
+          and rc == 0,
+          f"wrong commands print errors, the node goes on (exit {rc}): "
+          f"{out.splitlines()[2:6]}")
+
+    # --json: every line is a JSON object with an "event".
+    rc, out, _ = run_with_input(["--json"], "peers\n")
+    events = []
+    for line in out.splitlines():
+        try:
+            events.append(json.loads(line))
+        except ValueError:
+            events.append({"unparsable": line})
+    kinds = [e.get("event") for e in events]
+    check(kinds[:1] == ["identity"] and "listener_started" in kinds
+          and kinds[-1] == "stopping" and rc == 0
+          and all("event" in e for e in events),
+          f"--json prints JSON events only (exit {rc}): {kinds}")
+    check(bool(events) and m1 is not None
+          and events[0].get("peer") == m1.group(1),
+          "the JSON identity is the same peer id")
+
+    # Commands as arguments are checked before the node starts.
+    for args, what in ((["frobnicate"], "unknown command"),
+                       (["peers", "--json"], "options come first")):
+        rc, _, err = run_with_input(args, "")
+        check(rc == 2 and what in err,
+              f"exit code 2 for {args}: {err.strip()}")
+    recv_file = os.path.join(home, "not-a-dir")
+    with open(recv_file, "w") as f:
+        f.write("x")
+    rc, _, err = run_with_input([f"--recv-dir={recv_file}"], "")
+    check(rc == 2 and "recv-dir" in err,
+          f"exit code 2 for a --recv-dir that is a file: {err.strip()}")
 
 print(f"crust_node_test: {'FAILED' if failures else 'passed'}")
 sys.exit(1 if failures else 0)
