@@ -10,7 +10,7 @@ namespace crust::bench {
 struct tcp_options {
   /// Rounds; each runs raw TCP, TLS and crust one after the other (median
   /// reported, ratios per round).
-  int rounds = 5;
+  int rounds = 7;
   /// Seconds of sending per transfer.
   double seconds_per_round = 0.5;
   /// Sequential connects per kind for the set-up figure, spread over the
