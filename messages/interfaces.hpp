@@ -24,17 +24,6 @@
 /// comments; each handler line says what it does.
 namespace crust {
 
-/// The NODE: the root actor of crust-node until the SUPERVISOR exists. Knows
-/// the node's identity and takes the reports of the TCP LISTENER (which runs
-/// on the Asio thread and reaches the node by `anon_send`).
-using node_actor = caf::typed_actor<
-  // Returns the node's peer id.
-  caf::replies_to<atom::get, atom::id>::with<peer_id>,
-  // The LISTENER accepted a TCP connection from `remote` ("address:port").
-  caf::reacts_to<atom::accepted, std::string>,
-  // Returns how many connections the LISTENER reported so far.
-  caf::replies_to<atom::get, atom::stats>::with<uint64_t>>;
-
 /// A BLACKLIST SINK: an actor subscribed to the BLACKLIST (the SUPERVISOR,
 /// which disconnects every banned peer of a notification in one go).
 using blacklist_sink_actor = caf::typed_actor<
@@ -217,7 +206,6 @@ using service_actor = caf::typed_actor<
 // Actor handles, chained after the `crust` block.
 CAF_BEGIN_TYPE_ID_BLOCK(crust_actors, caf::id_block::crust::end)
 
-  CAF_ADD_TYPE_ID(crust_actors, (crust::node_actor))
   CAF_ADD_TYPE_ID(crust_actors, (crust::blacklist_sink_actor))
   CAF_ADD_TYPE_ID(crust_actors, (crust::blacklist_actor))
   CAF_ADD_TYPE_ID(crust_actors, (crust::byte_pipe_actor))

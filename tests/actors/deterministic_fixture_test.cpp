@@ -1,4 +1,3 @@
-#include "crust/actors/node.hpp"
 #include "crust/messages/interfaces.hpp"
 #include "crust/messages/type_ids.hpp"
 
@@ -12,7 +11,6 @@
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <cstdint>
-#include <string>
 
 using namespace std::chrono_literals;
 using namespace crust;
@@ -94,13 +92,6 @@ collector_state& state_of(const caf::actor& hdl) {
   return dynamic_cast<caf::stateful_actor<collector_state>&>(*ptr).state;
 }
 
-peer_id sample_id() {
-  peer_id::bytes_type bytes{};
-  for (size_t i = 0; i < bytes.size(); ++i)
-    bytes[i] = static_cast<uint8_t>(i + 1);
-  return peer_id{bytes};
-}
-
 } // namespace
 
 BOOST_FIXTURE_TEST_SUITE(deterministic_fixture_suite,
@@ -118,18 +109,6 @@ BOOST_AUTO_TEST_CASE(nothing_runs_until_dispatched) {
   BOOST_CHECK_EQUAL(dispatch(), 1u);
   BOOST_CHECK_EQUAL(request<int32_t>(c, atom::get_v), 5);
   caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
-}
-
-BOOST_AUTO_TEST_CASE(node_answers_id_and_counts_listener_reports) {
-  auto n = sys.spawn(crust::node, sample_id());
-  BOOST_CHECK_EQUAL(request<peer_id>(n, atom::get_v, atom::id_v), sample_id());
-  BOOST_CHECK_EQUAL(request<uint64_t>(n, atom::get_v, atom::stats_v), 0u);
-  // What the Asio thread does: anonymous one-way reports.
-  caf::anon_send(n, atom::accepted_v, std::string{"127.0.0.1:4000"});
-  caf::anon_send(n, atom::accepted_v, std::string{"[::1]:4001"});
-  BOOST_CHECK_EQUAL(dispatch(), 2u);
-  BOOST_CHECK_EQUAL(request<uint64_t>(n, atom::get_v, atom::stats_v), 2u);
-  caf::anon_send_exit(n, caf::exit_reason::user_shutdown);
 }
 
 BOOST_AUTO_TEST_CASE(delayed_send_fires_exactly_at_its_virtual_time) {
