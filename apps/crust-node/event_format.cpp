@@ -25,8 +25,19 @@ uint64_t millis(caf::timespan d) {
   return ms < 0 ? 0 : static_cast<uint64_t>(ms);
 }
 
+/// "10min", "2h", "1.5s", "250ms": the largest unit that divides evenly,
+/// else seconds with one decimal.
 std::string duration_text(caf::timespan d) {
-  return std::to_string(millis(d)) + "ms";
+  auto ms = millis(d);
+  constexpr std::pair<uint64_t, const char*> units[]
+    = {{86'400'000, "d"}, {3'600'000, "h"}, {60'000, "min"}, {1000, "s"}};
+  for (auto [size, name] : units)
+    if (ms >= size && ms % size == 0)
+      return std::to_string(ms / size) + name;
+  if (ms < 1000)
+    return std::to_string(ms) + "ms";
+  return std::to_string(ms / 1000) + "." + std::to_string(ms % 1000 / 100)
+         + "s";
 }
 
 std::string hex_of(crust::const_byte_span bytes, size_t limit) {

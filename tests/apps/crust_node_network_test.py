@@ -404,6 +404,29 @@ def command_line_commands(work):
         except Exception:
             rc = None
         check(rc == 1, f"a failed argument command gives exit code 1 ({rc})")
+        # --no-stdin: the end of stdin does not stop the node; SIGTERM does.
+        server = nodes.start("d-no-stdin", stdin=False)
+        check(server.start_up(), "a --no-stdin node starts")
+        server.proc.stdin.close()
+        time.sleep(0.3)
+        check(server.proc.poll() is None,
+              "with --no-stdin the end of stdin does not stop the node")
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = server.proc.wait(TIMEOUT)
+        except Exception:
+            rc = None
+        stop = server.wait_event("stopping", 1)
+        check(rc == 0 and stop is not None and stop["reason"] == "signal",
+              f"SIGTERM stops it with 0 ({rc}, {stop})")
+        once = nodes.start("e-quit-arg", stdin=False, commands=["peers",
+                                                                "quit"])
+        try:
+            rc = once.proc.wait(TIMEOUT)
+        except Exception:
+            rc = None
+        check(rc == 0 and once.nth_result(1, 1) is not None,
+              f"'quit' as an argument stops a --no-stdin node ({rc})")
         quit_all(nodes)
         all_lines_parse(nodes)
 

@@ -304,6 +304,10 @@ BOOST_AUTO_TEST_CASE(command_results) {
   auto banned = json.banned(newly, caf::timespan{2s});
   BOOST_CHECK(
     contains(banned, R"("addresses":["10.0.0.1"],"duration_ms":2000)"));
+  event_format human{output_mode::human, render};
+  BOOST_CHECK(contains(human.banned(newly, caf::timespan{10min}), "for 10min"));
+  BOOST_CHECK(contains(human.banned(newly, caf::timespan{1500ms}), "for 1.5s"));
+  BOOST_CHECK(contains(human.banned(newly, std::nullopt), "for the session"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
