@@ -10,6 +10,7 @@
 #include "crust/messages/config.hpp"
 #include "crust/messages/errc.hpp"
 #include "crust/messages/interfaces.hpp"
+#include "crust/messages/log.hpp"
 #include "crust/messages/type_ids.hpp"
 #include "crust/transport/asio_headers.hpp"
 #include "crust/transport/asio_runtime.hpp"
@@ -284,7 +285,11 @@ struct service_fixture {
   caf::actor_system sys{cfg};
   std::vector<std::unique_ptr<test_node>> nodes;
 
+  /// crust's log shows warnings only, unless CRUST_TEST_LOG_LEVEL names
+  /// another level (e.g. debug, to see why a test failed).
   service_fixture() {
+    auto* level = std::getenv("CRUST_TEST_LOG_LEVEL");
+    BOOST_REQUIRE(log::set_level(level != nullptr ? level : "warn"));
     io.start();
   }
 
