@@ -1,7 +1,9 @@
 // Services on loopback with real sockets, driven through blocking_service:
-// refusals (wrong peer id over IPv4 and IPv6, network name, ban, whitelist),
-// lost peer within the configured budget (disconnect, silence, reset), and
-// duplicate simultaneous connects. Every wait is bounded.
+// refusals (wrong peer id over IPv4 and IPv6, malformed contacts, network
+// name, bans by id in both id orders and by address, rate abuse with an
+// automatic ban, whitelist), lost peer within the configured budget
+// (disconnect, silence, reset), and duplicate simultaneous connects. Every
+// wait is bounded.
 
 #include "crust/actors/blocking_service.hpp"
 #include "crust/messages/errc.hpp"
@@ -341,6 +343,71 @@ BOOST_AUTO_TEST_CASE(ban_disconnects_at_once_and_refuses_reconnects) {
       ban_and_reconnect(*y, *x);
     }
   }
+}
+
+// A ban of the address disconnects every peer there and refuses them in the
+// handshake (a refusal, so the dialler never counts as connected).
+BOOST_AUTO_TEST_CASE(address_ban_disconnects_and_refuses_in_the_handshake) {
+  auto& b = add_listening_node();
+  auto& a = add_node();
+  connect(a, b);
+  auto bl = b->blacklist();
+  BOOST_REQUIRE(bl);
+  auto start = clock_type::now();
+  {
+    caf::scoped_actor self{sys, true};
+    self->request(*bl, max_wait, atom::ban_v, std::string{"127.0.0.1"})
+      .receive([](ban_set&) {},
+               [&](caf::error& err) {
+                 BOOST_FAIL(sys.render(err));
+               });
+  }
+  auto at_a = a->wait_for<lost_peer>(5s);
+  auto at_b = b->wait_for<lost_peer>(5s);
+  BOOST_REQUIRE_MESSAGE(at_a, "the banned peer did not lose us");
+  BOOST_CHECK_MESSAGE(at_b, "the banning side has no lost_peer");
+  BOOST_CHECK_MESSAGE(is(at_a->reason, errc::banned), sys.render(at_a->reason));
+  BOOST_TEST_MESSAGE(
+    "address ban to lost_peer: " << millis(clock_type::now() - start) << " ms");
+  expect_refused(a, b.contact(), errc::banned);
+  if (auto ev = a->wait_for<connect_success>(200ms))
+    BOOST_ERROR("the banned dialler saw " << describe(sys, service_event{*ev}));
+  // IPv6 loopback is another address: not banned.
+  if (has_ipv6_loopback())
+    connect(a, b, "[::1]");
+}
+
+// A peer over the message rate is cut (peer_misbehaved at the receiver,
+// lost_peer with the reason at the sender) and, with automatic bans on,
+// refused afterwards.
+BOOST_AUTO_TEST_CASE(rate_abuse_is_cut_and_banned) {
+  auto conf_b = test_node_config();
+  conf_b.max_messages_per_second = 50;
+  conf_b.ban_after_misbehaviours = 1;
+  auto& b = add_listening_node(conf_b);
+  auto& a = add_node();
+  connect(a, b);
+  size_t sent = 0;
+  for (uint64_t i = 0; i < 1000; ++i) {
+    if (!a->send(b.id, 2, pattern_bytes(16, i)))
+      break; // the connection is gone
+    ++sent;
+  }
+  auto bad = b->wait_for<peer_misbehaved>(5s);
+  BOOST_REQUIRE_MESSAGE(bad,
+                        "no peer_misbehaved after " << sent << " messages");
+  BOOST_CHECK(bad->peer == a.id);
+  BOOST_CHECK_MESSAGE(is(bad->reason, errc::rate_exceeded),
+                      sys.render(bad->reason));
+  auto lost = a->wait_for<lost_peer>(5s);
+  BOOST_REQUIRE(lost);
+  BOOST_TEST_MESSAGE("sender cut after at most "
+                     << sent << " messages: " << sys.render(lost->reason));
+  BOOST_CHECK_MESSAGE(is(lost->reason, errc::rate_exceeded),
+                      sys.render(lost->reason));
+  BOOST_CHECK(await_connected(b, a.id, false));
+  // The automatic ban refuses the next attempt.
+  expect_refused(a, b.contact(), errc::banned);
 }
 
 BOOST_AUTO_TEST_CASE(whitelist_excluding_loopback_refuses_the_dialler) {
