@@ -1,9 +1,11 @@
 // Bulk transfer between two services on loopback with real sockets: 10,000
 // messages of mixed sizes and priorities arrive complete and in order per
-// priority (checked by hash) while the sender honours `queue_full`; and
-// garbage on the listening port (random bytes, a half-open handshake, 200
-// silent sockets) neither disturbs a concurrent transfer nor outlives the
-// handshake deadline. Every wait is bounded.
+// priority (checked by hash) while the sender honours `queue_full` (the path
+// stalls now and then); a stalled path fills the queue to its byte limit
+// and loses nothing; a broken one reports the dropped queue; garbage on the
+// listening port (random bytes, a half-open handshake, 200 silent sockets)
+// neither disturbs a concurrent transfer nor outlives the handshake
+// deadline; the pending-connection cap holds. Every wait is bounded.
 
 #include "crust/actors/blocking_service.hpp"
 #include "crust/messages/errc.hpp"
@@ -290,6 +292,41 @@ BOOST_AUTO_TEST_CASE(queue_full_when_the_path_stalls_and_nothing_is_lost) {
   BOOST_CHECK_MESSAGE(again, why(sys, again));
   BOOST_CHECK(b->wait_for<new_message>(max_wait));
   BOOST_CHECK(!a->wait_for<messages_dropped>(0s));
+}
+
+// The connection breaks while the sender's queue is full: the sender loses
+// the peer and hears how many queued messages were dropped.
+BOOST_AUTO_TEST_CASE(a_broken_connection_reports_the_dropped_queue) {
+  auto conf = transfer_config();
+  auto& b = add_listening_node(conf);
+  auto& a = add_node(conf);
+  tcp_relay relay{b.port};
+  auto res = a->connect(contact_text(b.id, "127.0.0.1", relay.port()));
+  BOOST_REQUIRE_MESSAGE(res, why(sys, res));
+  BOOST_REQUIRE(b->wait_for<connect_success>(max_wait));
+  relay.pause_upstream();
+  size_t accepted = 0;
+  for (uint64_t i = 0; i < 16384; ++i) {
+    if (!a->send(b.id, 4, pattern_bytes(65536, i)))
+      break;
+    ++accepted;
+  }
+  auto stats = a->stats();
+  BOOST_REQUIRE(stats);
+  BOOST_REQUIRE_EQUAL(stats->connections.size(), 1u);
+  auto queued = stats->connections[0].queued_messages;
+  BOOST_TEST_MESSAGE(accepted << " accepted, " << queued << " queued");
+  BOOST_REQUIRE_GT(queued, 0u);
+  relay.reset();
+  auto lost = a->wait_for<lost_peer>(5s);
+  BOOST_REQUIRE_MESSAGE(lost, "no lost_peer after the reset");
+  auto dropped = a->wait_for<messages_dropped>(5s);
+  BOOST_REQUIRE_MESSAGE(dropped, "queued messages vanished without a word");
+  BOOST_TEST_MESSAGE(dropped->detail);
+  BOOST_CHECK(dropped->peer == b.id);
+  BOOST_CHECK_GE(dropped->messages, queued);
+  BOOST_CHECK_LE(dropped->messages, accepted);
+  BOOST_CHECK_EQUAL(dropped->from_priority, 4u);
 }
 
 namespace {
