@@ -48,7 +48,7 @@ struct planned_message {
 size_t large_message_count() {
   if (auto* env = std::getenv("CRUST_TEST_LARGE_MESSAGES"))
     return static_cast<size_t>(std::strtoul(env, nullptr, 10));
-  return under_sanitizer ? 40 : 200;
+  return under_sanitizer ? 100 : 200;
 }
 
 /// `count` messages: `large` of them between 64 KiB and 2 MiB (log-uniform,
