@@ -292,14 +292,30 @@ void connection_state::decode(const_byte_span bytes) {
       case noise::frame_event_kind::rekey:
         break; // the decoder already switched its key
       case noise::frame_event_kind::choose:
-        if (established) {
+        if (established || got_choose) {
           violation = make_error(errc::malformed_message,
-                                 "a choose frame on a connection that was "
-                                 "already chosen");
+                                 "a second choose frame");
           return;
         }
-        log::debug("connection {}: chosen by {}", cfg.remote, peer.short_hex());
-        establish();
+        if (leads() && !sent_choose) {
+          violation = make_error(errc::malformed_message,
+                                 "a choose frame from the smaller peer id "
+                                 "before ours");
+          return;
+        }
+        got_choose = true;
+        if (leads()) {
+          log::debug("connection {}: {} confirmed our choice", cfg.remote,
+                     peer.short_hex());
+          establish();
+        } else if (choose_allowed) {
+          log::debug("connection {}: chosen by {}", cfg.remote,
+                     peer.short_hex());
+          if (send_choose())
+            establish();
+        }
+        // Otherwise the SINK has not vetted the peer yet: its `choose`
+        // answers and establishes.
         break;
       case noise::frame_event_kind::close:
         peer_closed = peer_closed_error(ev.close_reason, ev.close_text);
@@ -338,17 +354,34 @@ void connection_state::on_closed(const caf::error& reason) {
 
 // -- connection_state: choice and sending ------------------------------------
 
-void connection_state::choose() {
-  if (closing || !codec || established)
-    return;
+bool connection_state::leads() const {
+  return peer_id{cfg.local_static.pub} > peer;
+}
+
+bool connection_state::send_choose() {
   byte_buffer out;
   if (auto st = codec->encoder.encode_choose(out); !st) {
     end(to_error(st.error()));
-    return;
+    return false;
   }
   write(std::move(out));
-  log::debug("connection {}: we chose {}", cfg.remote, peer.short_hex());
-  establish();
+  sent_choose = true;
+  return true;
+}
+
+void connection_state::choose() {
+  if (closing || !codec || established || choose_allowed)
+    return;
+  choose_allowed = true;
+  if (leads()) {
+    // We pick this connection; the peer's answering choose establishes it.
+    log::debug("connection {}: we chose {}", cfg.remote, peer.short_hex());
+    send_choose();
+  } else if (got_choose) {
+    // The peer picked it before we vetted it: answer now.
+    if (send_choose())
+      establish();
+  }
 }
 
 void connection_state::establish() {

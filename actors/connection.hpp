@@ -129,10 +129,16 @@ struct rate_limiter {
 /// peer over one BYTE PIPE.
 ///
 /// Life cycle: spawn → handshake (the initiator writes first; a deadline and
-/// a byte bound apply) → `authenticated` to the SINK → chosen, either by the
-/// SINK's `choose` (we write a choose frame) or by the peer's choose frame,
-/// before the same deadline → `established` to the SINK → messages,
-/// heartbeat, rate limits and the inactivity check → the end.
+/// a byte bound apply) → `authenticated` to the SINK → the choice, before the
+/// same deadline → `established` to the SINK → messages, heartbeat, rate
+/// limits and the inactivity check → the end.
+///
+/// The choice (docs/wire-protocol.md §5.1): the SINK sends `choose` once it
+/// has vetted the peer (not banned). The side with the larger peer id then
+/// writes a choose frame on the one connection its SINK picked; the smaller
+/// side answers a choose frame with its own once its SINK allowed it, and is
+/// established; the larger side is established when the answer arrives. So
+/// neither side counts a connection as up unless both accepted the peer.
 ///
 /// The end: a local `close` is a normal exit (a close frame with its code
 /// goes out first). Any other end makes the actor quit with the reason;
@@ -183,8 +189,18 @@ struct connection_state {
   /// The peer: the dialled id until the handshake proves the real one.
   peer_id peer;
 
-  /// True once chosen (by us or by the peer): messages flow.
+  /// True once both sides sent a choose frame on this connection: messages
+  /// flow.
   bool established = false;
+
+  /// The SINK vetted the peer and sent `choose`.
+  bool choose_allowed = false;
+
+  /// We wrote our choose frame.
+  bool sent_choose = false;
+
+  /// The peer's choose frame arrived.
+  bool got_choose = false;
 
   /// Outgoing application messages, waiting for `established` and the
   /// write window.
@@ -234,8 +250,15 @@ struct connection_state {
   /// the push, or `message_too_large` / `queue_full`.
   caf::result<uint64_t> send(uint8_t prio, byte_buffer payload);
 
-  /// The SINK chose this connection.
+  /// The SINK vetted the peer (and, on the larger side, picked this
+  /// connection).
   void choose();
+
+  /// True if our peer id is the larger: we pick the connection.
+  bool leads() const;
+
+  /// Writes our choose frame; false if the connection ended instead.
+  bool send_choose();
 
   /// A local `close`: a close frame with `code`, then a normal exit.
   void close(uint16_t code, std::string_view text);

@@ -199,8 +199,16 @@ void service_state::on_down(const caf::actor_addr& who,
   }
   auto entry = std::move(i->second);
   connections.erase(i);
-  if (!entry.initiated && !entry.authenticated && pending_inbound > 0)
-    --pending_inbound;
+  if (!entry.initiated && !entry.authenticated) {
+    if (pending_inbound > 0)
+      --pending_inbound;
+    // A connect may have waited for this one to authenticate.
+    std::vector<peer_id> waiting;
+    for (const auto& kvp : connecting)
+      waiting.push_back(kvp.first);
+    for (const auto& x : waiting)
+      check_connect(x);
+  }
   if (!entry.peer)
     return;
   auto peer = *entry.peer;
@@ -215,23 +223,36 @@ void service_state::on_down(const caf::actor_addr& who,
   }
   // A connection that never got established: part of a connect?
   auto j = connecting.find(peer);
-  if (j == connecting.end() || !entry.initiated)
+  if (j == connecting.end())
     return;
   auto& pc = j->second;
   if (weight(reason) > weight(pc.reason))
     pc.reason = reason;
-  if (pc.dials > 0)
+  if (entry.initiated && pc.dials > 0)
     --pc.dials;
-  bool candidates_left = std::any_of(connections.begin(), connections.end(),
-                                     [&](const auto& kvp) {
-                                       return kvp.second.peer == peer;
-                                     });
-  if (pc.dials == 0 && !candidates_left && active.count(peer) == 0) {
-    auto err = pc.reason
-                 ? pc.reason
-                 : make_error(errc::connect_failed, "every address failed");
-    fail_connect(peer, std::move(err));
-  }
+  check_connect(peer);
+}
+
+void service_state::check_connect(const peer_id& peer) {
+  auto j = connecting.find(peer);
+  if (j == connecting.end() || !j->second.started || j->second.dials > 0
+      || active.count(peer) > 0)
+    return;
+  // Another connection may still carry the peer: one of its candidates, or
+  // an inbound connection that has not authenticated yet (the peer's own
+  // dial, when both sides connect at once and the peer keeps that one).
+  bool candidates_left
+    = std::any_of(connections.begin(), connections.end(), [&](const auto& kvp) {
+        const auto& x = kvp.second;
+        return x.peer == peer || (!x.initiated && !x.authenticated);
+      });
+  if (candidates_left)
+    return;
+  auto& pc = j->second;
+  auto err = pc.reason
+               ? pc.reason
+               : make_error(errc::connect_failed, "every address failed");
+  fail_connect(peer, std::move(err));
 }
 
 void service_state::on_authenticated(const caf::actor_addr& who,
@@ -286,8 +307,11 @@ void service_state::decide(const caf::actor_addr& who, const peer_id& peer) {
   if (i == connections.end())
     return;
   auto& entry = i->second;
-  if (!(id > peer))
-    return; // the peer chooses; its choice arrives as `established`
+  if (!(id > peer)) {
+    // The peer picks one of its candidates: allow each to answer its choice.
+    self->send(entry.handle, atom::choose_v);
+    return;
+  }
   bool taken = active.count(peer) > 0
                || std::any_of(
                  connections.begin(), connections.end(), [&](const auto& kvp) {

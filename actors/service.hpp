@@ -85,13 +85,15 @@ struct pending_connect {
 
 /// State of the SERVICE (messages/interfaces.hpp).
 ///
-/// Duplicate collapse (docs/wire-protocol.md, "Choosing a connection"): a
-/// connection that authenticated waits to be chosen. The side with the
-/// larger peer id chooses: the first authenticated connection when none is
-/// established gets `choose`; later ones get `close(duplicate)`. The smaller
-/// side keeps its candidates until the peer's choice arrives as
-/// `established`, then closes the rest. So both sides keep the same single
-/// connection, whoever dialled.
+/// Duplicate collapse (docs/wire-protocol.md §5.1): a connection that
+/// authenticated waits to be chosen. Both sides first vet the peer (not
+/// banned). The side with the larger peer id chooses: the first vetted
+/// connection when none is established gets `choose`; later ones get
+/// `close(duplicate)`. The smaller side sends `choose` to every vetted
+/// candidate, which lets each answer the peer's choice; the one the peer
+/// picked becomes `established`, and the rest are closed. So both sides keep
+/// the same single connection, whoever dialled, and a banned peer is never
+/// counted as connected on either side.
 struct service_state {
   /// Name in logs.
   static inline const char* name = "service";
@@ -168,6 +170,9 @@ struct service_state {
 
   /// Dials every TCP address of `addrs` that the whitelist allows.
   void dial_all(const peer_id& peer, const std::vector<endpoint>& addrs);
+
+  /// Fails the connect to `peer` if no dial and no candidate is left.
+  void check_connect(const peer_id& peer);
 
   /// Answers every waiting request for `peer` with a failure and announces
   /// `connect_failure`.

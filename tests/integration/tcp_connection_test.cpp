@@ -360,15 +360,17 @@ struct tcp_fixture {
   }
 
   /// Waits until A's connection `ac` and B's `bc` are authenticated, lets
-  /// the larger peer id choose (as the SERVICE does) and waits until both
-  /// are established. Sets `bc` to the CONNECTION B's acceptor made.
+  /// both vet the peer (as the SERVICE does: the larger id picks, the
+  /// smaller answers) and waits until both are established. Sets `bc` to the
+  /// CONNECTION B's acceptor made.
   void authenticate_and_choose(connection_actor& ac, connection_actor& bc) {
     connection_actor reported;
     BOOST_REQUIRE(expect_authenticated(a, &reported) == b.id);
     BOOST_REQUIRE(reported == ac);
     BOOST_REQUIRE(expect_authenticated(b, &bc) == a.id);
     BOOST_REQUIRE(bc);
-    caf::anon_send(a.id > b.id ? ac : bc, atom::choose_v);
+    caf::anon_send(ac, atom::choose_v);
+    caf::anon_send(bc, atom::choose_v);
     expect_established(a, b.id);
     expect_established(b, a.id);
   }
