@@ -1,7 +1,7 @@
 #include "crust/messages/config.hpp"
 
-#include "crust/messages/log.hpp"
 #include "crust/messages/hex.hpp"
+#include "crust/messages/log.hpp"
 #include "crust/messages/type_ids.hpp"
 #include "crust/transport/codec/endpoint.hpp"
 
@@ -10,6 +10,7 @@
 #include <caf/config_value.hpp>
 #include <caf/settings.hpp>
 
+#include <algorithm>
 #include <limits>
 #include <string_view>
 #include <utility>
@@ -182,10 +183,9 @@ status validate(const node_config& x) {
   for (const auto* list : {&x.whitelist, &x.client_whitelist})
     for (const auto& entry : *list)
       if (!is_ip_address(entry))
-        return bad_option(list == &x.whitelist ? opt_whitelist
-                                               : opt_client_whitelist,
-                          "'" + printable_text(entry)
-                            + "' is not an IPv4 or IPv6 address");
+        return bad_option(
+          list == &x.whitelist ? opt_whitelist : opt_client_whitelist,
+          "'" + printable_text(entry) + "' is not an IPv4 or IPv6 address");
   return {};
 }
 
@@ -267,20 +267,23 @@ expected<node_config> read_node_config(const caf::actor_system_config& cfg) {
       !st)
     return st.error();
   constexpr auto int_max = std::numeric_limits<int64_t>::max();
-  for (auto [name, out] : {std::pair{opt_handshake_timeout,
-                                     &result.handshake_timeout},
-                           std::pair{opt_heartbeat_interval,
-                                     &result.heartbeat_interval},
-                           std::pair{opt_inactivity_timeout,
-                                     &result.inactivity_timeout},
-                           std::pair{opt_queue_expiry, &result.queue_expiry},
-                           std::pair{opt_ban_duration, &result.ban_duration}})
+  for (auto [name, out] :
+       {std::pair{opt_handshake_timeout, &result.handshake_timeout},
+        std::pair{opt_heartbeat_interval, &result.heartbeat_interval},
+        std::pair{opt_inactivity_timeout, &result.inactivity_timeout},
+        std::pair{opt_queue_expiry, &result.queue_expiry},
+        std::pair{opt_ban_duration, &result.ban_duration}})
     if (auto st = read_timespan(content, name, *out); !st)
       return st.error();
   if (auto st = read_integer(content, opt_max_queued_bytes, 1, int_max,
                              result.max_queued_bytes);
       !st)
     return st.error();
+  // Unless set, the queue limit grows with the message limit: it must hold
+  // at least one message.
+  if (caf::get_if(&content, opt_max_queued_bytes) == nullptr)
+    result.max_queued_bytes = std::max(result.max_queued_bytes,
+                                       result.max_message_size);
   if (auto st = read_integer(content, opt_max_pending, 1, 1'000'000,
                              result.max_pending_connections);
       !st)
@@ -297,8 +300,7 @@ expected<node_config> read_node_config(const caf::actor_system_config& cfg) {
                              result.ban_after_misbehaviours);
       !st)
     return st.error();
-  if (auto st = read_string_list(content, opt_whitelist, result.whitelist);
-      !st)
+  if (auto st = read_string_list(content, opt_whitelist, result.whitelist); !st)
     return st.error();
   if (auto st = read_string_list(content, opt_client_whitelist,
                                  result.client_whitelist);

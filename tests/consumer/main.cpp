@@ -76,7 +76,7 @@ int main() {
   if (got != text)
     return fail("message mismatch");
   caf::actor_system_config cfg;
-  cfg.add_message_types<caf::id_block::crust>();
+  crust::add_message_types(cfg);
   caf::actor_system sys{cfg};
   std::cout << "consumer ok " << alice->peer_id().short_hex() << " -> "
             << bob->peer_id().short_hex() << '\n';

@@ -140,3 +140,49 @@ BOOST_AUTO_TEST_CASE(log_levels_are_validated) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_CASE(connection_and_abuse_options_are_read) {
+  using namespace std::chrono_literals;
+  auto x = parse(
+    {"--crust.handshake-timeout=3s", "--crust.heartbeat-interval=200ms",
+     "--crust.inactivity-timeout=1s", "--crust.max-queued-bytes=4194304",
+     "--crust.queue-expiry=30s", "--crust.max-pending-connections=50",
+     "--crust.max-messages-per-second=100",
+     "--crust.max-bytes-per-second=1000000",
+     "--crust.ban-after-misbehaviours=3", "--crust.ban-duration=1h",
+     "--crust.whitelist=[\"127.0.0.1\", \"::1\"]",
+     "--crust.client-whitelist=[\"10.0.0.1\"]"});
+  BOOST_REQUIRE_MESSAGE(x, (x ? "" : x.error().message()));
+  BOOST_CHECK(x->handshake_timeout == 3s);
+  BOOST_CHECK(x->heartbeat_interval == 200ms);
+  BOOST_CHECK(x->inactivity_timeout == 1s);
+  BOOST_CHECK_EQUAL(x->max_queued_bytes, 4194304u);
+  BOOST_CHECK(x->queue_expiry == 30s);
+  BOOST_CHECK_EQUAL(x->max_pending_connections, 50u);
+  BOOST_CHECK_EQUAL(x->max_messages_per_second, 100u);
+  BOOST_CHECK_EQUAL(x->max_bytes_per_second, 1000000u);
+  BOOST_CHECK_EQUAL(x->ban_after_misbehaviours, 3u);
+  BOOST_CHECK(x->ban_duration == 1h);
+  BOOST_REQUIRE_EQUAL(x->whitelist.size(), 2u);
+  BOOST_CHECK_EQUAL(x->whitelist[1], "::1");
+  BOOST_REQUIRE_EQUAL(x->client_whitelist.size(), 1u);
+  // The queue limit follows a larger message limit unless it is set.
+  auto y = parse({"--crust.max-message-size=67108864"});
+  BOOST_REQUIRE(y);
+  BOOST_CHECK_EQUAL(y->max_queued_bytes, size_t{64} << 20);
+}
+
+BOOST_AUTO_TEST_CASE(bad_connection_options_are_refused_naming_the_option) {
+  check_refused({"--crust.heartbeat-interval=20s",
+                 "--crust.inactivity-timeout=10s"},
+                "crust.inactivity-timeout", "must exceed");
+  check_refused({"--crust.max-message-size=1048576",
+                 "--crust.max-queued-bytes=1000"},
+                "crust.max-queued-bytes", "at least");
+  check_refused({"--crust.whitelist=[\"127.0.0.1\", \"example.org\"]"},
+                "crust.whitelist", "'example.org' is not an IPv4 or IPv6");
+  check_refused({"--crust.handshake-timeout=0s"}, "crust.handshake-timeout",
+                "must be positive");
+  check_refused({"--crust.max-pending-connections=0"},
+                "crust.max-pending-connections", "between");
+}
