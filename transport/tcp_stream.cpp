@@ -178,9 +178,20 @@ void tcp_stream::on_read(const std::error_code& ec, size_t n) {
     return;
   }
   unconsumed_ += n;
-  if (handler_.on_data)
-    handler_.on_data(byte_buffer(
-      read_buf_.begin(), read_buf_.begin() + static_cast<std::ptrdiff_t>(n)));
+  if (handler_.on_data) {
+    if (n >= read_buf_.size() / 2) {
+      // A well-filled read: hand the buffer itself over (no copy); the next
+      // read allocates a fresh one.
+      read_buf_.resize(n);
+      handler_.on_data(std::move(read_buf_));
+      read_buf_ = byte_buffer{};
+    } else {
+      // A short read: copy it, so that a queued chunk never pins a mostly
+      // empty allocation of a whole read, and keep the buffer.
+      handler_.on_data(byte_buffer(
+        read_buf_.begin(), read_buf_.begin() + static_cast<std::ptrdiff_t>(n)));
+    }
+  }
   do_read();
 }
 
