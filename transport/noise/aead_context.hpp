@@ -4,6 +4,7 @@
 #include "crust/transport/byte_span.hpp"
 #include "crust/transport/noise/primitives.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -37,12 +38,30 @@ public:
 
   /// See aead_seal in primitives.hpp.
   status seal(uint64_t n, const_byte_span ad, const_byte_span plaintext,
-              uint8_t* out) noexcept;
+              uint8_t* out) noexcept {
+    return seal(n, ad, {}, plaintext, out);
+  }
+
+  /// Seals the plaintext `head` followed by `plaintext` as one AEAD message
+  /// into `out` (head.size() + plaintext.size() + tag_len bytes), so that a
+  /// small prefix needs no copy of the payload behind it. `out` may alias
+  /// `plaintext` only when `head` is empty.
+  status seal(uint64_t n, const_byte_span ad, const_byte_span head,
+              const_byte_span plaintext, uint8_t* out) noexcept;
 
   /// See aead_open in primitives.hpp. Wipes whatever it wrote to `out` when
   /// the tag does not verify.
   status open(uint64_t n, const_byte_span ad, const_byte_span ciphertext,
-              uint8_t* out) noexcept;
+              uint8_t* out) noexcept {
+    return open(n, ad, ciphertext, nullptr, 0, out);
+  }
+
+  /// Opens `ciphertext`, writing the first `head_len` plaintext bytes to
+  /// `head` and the rest to `out` (e.g. a prefix byte apart from the payload
+  /// behind it). `head` must not overlap the other buffers. Wipes both
+  /// outputs when the tag does not verify.
+  status open(uint64_t n, const_byte_span ad, const_byte_span ciphertext,
+              uint8_t* head, size_t head_len, uint8_t* out) noexcept;
 
 private:
   struct ctx_deleter {

@@ -162,6 +162,51 @@ status cipher_state::open(const_byte_span ad, const_byte_span ciphertext,
   return {};
 }
 
+status cipher_state::seal(const_byte_span ad, const_byte_span head,
+                          const_byte_span plaintext, uint8_t* out) {
+  if (!has_key_) {
+    if (!head.empty())
+      std::memmove(out, head.data(), head.size());
+    if (!plaintext.empty())
+      std::memmove(out + head.size(), plaintext.data(), plaintext.size());
+    return {};
+  }
+  if (n_ == max_nonce)
+    return exhausted();
+  status st;
+  auto* ctx = keyed_impl(st);
+  if (ctx == nullptr)
+    return st;
+  if (st = ctx->aead.seal(n_, ad, head, plaintext, out); !st)
+    return st;
+  ++n_;
+  return {};
+}
+
+status cipher_state::open(const_byte_span ad, const_byte_span ciphertext,
+                          uint8_t* head, size_t head_len, uint8_t* out) {
+  if (!has_key_) {
+    if (ciphertext.size() < head_len)
+      return failure{errc::decrypt_failed, "ciphertext shorter than its head"};
+    if (head_len > 0)
+      std::memmove(head, ciphertext.data(), head_len);
+    if (ciphertext.size() > head_len)
+      std::memmove(out, ciphertext.data() + head_len,
+                   ciphertext.size() - head_len);
+    return {};
+  }
+  if (n_ == max_nonce)
+    return exhausted();
+  status st;
+  auto* ctx = keyed_impl(st);
+  if (ctx == nullptr)
+    return st;
+  if (st = ctx->aead.open(n_, ad, ciphertext, head, head_len, out); !st)
+    return st;
+  ++n_;
+  return {};
+}
+
 status cipher_state::seal_at(uint64_t n, const_byte_span ad,
                              const_byte_span plaintext, uint8_t* out) {
   if (!has_key_) {

@@ -4,6 +4,7 @@
 #include "crust/transport/byte_span.hpp"
 #include "crust/transport/noise/primitives.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -56,6 +57,17 @@ public:
   /// bytes and may alias the input. Same nonce rules as above.
   status seal(const_byte_span ad, const_byte_span plaintext, uint8_t* out);
   status open(const_byte_span ad, const_byte_span ciphertext, uint8_t* out);
+
+  /// Split variants (one AEAD message, one nonce): `seal` encrypts `head`
+  /// followed by `plaintext` into `out` (head.size() + plaintext.size() +
+  /// tag_len bytes); `open` writes the first `head_len` plaintext bytes to
+  /// `head` and the rest to `out`. A small prefix such as a priority byte thus
+  /// travels with the payload without copying the payload next to it. No
+  /// output may overlap an input.
+  status seal(const_byte_span ad, const_byte_span head,
+              const_byte_span plaintext, uint8_t* out);
+  status open(const_byte_span ad, const_byte_span ciphertext, uint8_t* head,
+              size_t head_len, uint8_t* out);
 
   /// Explicit-nonce variants for datagrams (spec 11.4): use `n` and leave the
   /// internal counter alone. `n` must not be 2^64-1.

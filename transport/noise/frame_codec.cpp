@@ -1,7 +1,6 @@
 #include "crust/transport/noise/frame_codec.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <string>
 #include <utility>
 
@@ -170,19 +169,12 @@ status frame_encoder::seal_frame(frame_type type, uint32_t value,
     return {};
   }
   auto* body = p + frame_header_len;
-  if (prefix) {
-    // Prefix and data are one AEAD input: copy both into place and seal
-    // there (the cipher may work in place).
-    body[0] = *prefix;
-    if (!data.empty())
-      std::memcpy(body + 1, data.data(), data.size());
-    if (auto res = send_.seal({}, const_byte_span{body, plain_len}, body); !res)
-      return with_context(res, "sealing a frame body");
-  } else if (auto res = send_.seal({}, data, body); !res) {
-    // The body went straight from the caller's bytes to the output: no copy
-    // of the payload before encryption.
+  // The body goes straight from the caller's bytes to the output, the prefix
+  // as the head of the same AEAD message: no copy of the payload.
+  uint8_t head = prefix.value_or(0);
+  const_byte_span head_span{&head, prefix ? size_t{1} : size_t{0}};
+  if (auto res = send_.seal({}, head_span, data, body); !res)
     return with_context(res, "sealing a frame body");
-  }
   ++since_rekey_;
   return {};
 }

@@ -308,11 +308,13 @@ void aead_context::reset() noexcept {
     EVP_CIPHER_CTX_reset(ctx_.get()); // cleanses the key schedule
 }
 
-status aead_context::seal(uint64_t n, const_byte_span ad,
+status aead_context::seal(uint64_t n, const_byte_span ad, const_byte_span head,
                           const_byte_span plaintext, uint8_t* out) noexcept {
   if (!ready())
     return failure{errc::crypto_failure, "AEAD context has no key"};
-  if (!fits_int(ad.size()) || !fits_int(plaintext.size()))
+  if (!fits_int(ad.size()) || !fits_int(head.size())
+      || !fits_int(plaintext.size())
+      || !fits_int(head.size() + plaintext.size()))
     return failure{errc::message_too_large, "AEAD input exceeds INT_MAX"};
   uint8_t iv[12];
   make_iv(cipher_, n, iv);
@@ -326,18 +328,22 @@ status aead_context::seal(uint64_t n, const_byte_span ad,
                            static_cast<int>(ad.size()))
            != 1)
     return openssl_failure(errc::crypto_failure, "AEAD AD failed");
+  // Head and plaintext are one stream to the AEAD: OpenSSL carries the
+  // keystream and MAC state across the two updates.
   size_t written = 0;
-  if (!plaintext.empty()) {
-    if (EVP_EncryptUpdate(ctx, out, &len, plaintext.data(),
-                          static_cast<int>(plaintext.size()))
+  for (auto part : {head, plaintext}) {
+    if (part.empty())
+      continue;
+    if (EVP_EncryptUpdate(ctx, out + written, &len, part.data(),
+                          static_cast<int>(part.size()))
         != 1)
       return openssl_failure(errc::crypto_failure, "AEAD encrypt failed");
-    written = static_cast<size_t>(len);
+    written += static_cast<size_t>(len);
   }
   if (EVP_EncryptFinal_ex(ctx, out + written, &len) != 1)
     return openssl_failure(errc::crypto_failure, "AEAD finalisation failed");
   written += static_cast<size_t>(len);
-  if (written != plaintext.size()
+  if (written != head.size() + plaintext.size()
       || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG,
                              static_cast<int>(tag_len), out + written)
            != 1)
@@ -346,17 +352,18 @@ status aead_context::seal(uint64_t n, const_byte_span ad,
 }
 
 status aead_context::open(uint64_t n, const_byte_span ad,
-                          const_byte_span ciphertext, uint8_t* out) noexcept {
+                          const_byte_span ciphertext, uint8_t* head,
+                          size_t head_len, uint8_t* out) noexcept {
   if (!ready())
     return failure{errc::crypto_failure, "AEAD context has no key"};
-  if (ciphertext.size() < tag_len)
+  if (ciphertext.size() < tag_len + head_len)
     return failure{errc::decrypt_failed, "ciphertext shorter than the tag"};
   if (!fits_int(ad.size()) || !fits_int(ciphertext.size()))
     return failure{errc::message_too_large, "AEAD input exceeds INT_MAX"};
-  auto body_len = ciphertext.size() - tag_len;
+  auto body_len = ciphertext.size() - tag_len - head_len;
   // Copied first: `out` may alias `ciphertext`.
   uint8_t tag[tag_len];
-  std::memcpy(tag, ciphertext.data() + body_len, tag_len);
+  std::memcpy(tag, ciphertext.data() + head_len + body_len, tag_len);
   uint8_t iv[12];
   make_iv(cipher_, n, iv);
   auto* ctx = ctx_.get();
@@ -371,12 +378,29 @@ status aead_context::open(uint64_t n, const_byte_span ad,
                            static_cast<int>(ad.size()))
            != 1)
     return openssl_failure(errc::crypto_failure, "AEAD AD failed");
+  auto wipe = [&] {
+    if (head_len > 0)
+      secure_wipe(head, head_len);
+    if (body_len > 0)
+      secure_wipe(out, body_len);
+  };
+  // The head goes to its own place; the stream state carries over to the
+  // body (see seal).
   size_t written = 0;
+  if (head_len > 0) {
+    if (EVP_DecryptUpdate(ctx, head, &len, ciphertext.data(),
+                          static_cast<int>(head_len))
+          != 1
+        || static_cast<size_t>(len) != head_len) {
+      wipe();
+      return openssl_failure(errc::crypto_failure, "AEAD decrypt failed");
+    }
+  }
   if (body_len > 0) {
-    if (EVP_DecryptUpdate(ctx, out, &len, ciphertext.data(),
+    if (EVP_DecryptUpdate(ctx, out, &len, ciphertext.data() + head_len,
                           static_cast<int>(body_len))
         != 1) {
-      secure_wipe(out, body_len);
+      wipe();
       return openssl_failure(errc::crypto_failure, "AEAD decrypt failed");
     }
     written = static_cast<size_t>(len);
@@ -385,7 +409,7 @@ status aead_context::open(uint64_t n, const_byte_span ad,
   // compares in constant time (CRYPTO_memcmp); no tag comparison of our own.
   if (EVP_DecryptFinal_ex(ctx, out + written, &len) != 1) {
     // Never leave unauthenticated plaintext behind.
-    secure_wipe(out, body_len);
+    wipe();
     ERR_clear_error();
     return failure{errc::decrypt_failed, "tag mismatch"};
   }

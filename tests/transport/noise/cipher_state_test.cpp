@@ -310,6 +310,76 @@ BOOST_AUTO_TEST_CASE(seal_open_in_place) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(split_seal_and_open_match_one_message) {
+  // A head byte sealed apart from the payload gives the same bytes as the
+  // two sealed together, and opens back into two places; sizes around the
+  // 64-byte ChaCha20 block and the 16-byte GCM block.
+  for (auto cipher : {cipher_kind::chacha_poly, cipher_kind::aes_gcm}) {
+    for (size_t len :
+         {size_t{0}, size_t{1}, size_t{63}, size_t{64}, size_t{65471}}) {
+      auto tx = keyed(cipher);
+      auto rx = keyed(cipher);
+      auto ref = keyed(cipher);
+      byte_buffer payload(len);
+      for (size_t i = 0; i < len; ++i)
+        payload[i] = static_cast<uint8_t>(i * 13 + 1);
+      const uint8_t head = 0xa5;
+      byte_buffer joined{head};
+      joined.insert(joined.end(), payload.begin(), payload.end());
+      byte_buffer expected;
+      BOOST_REQUIRE(ref.encrypt_with_ad(bytes_of("ad"), joined, expected));
+      byte_buffer ct(1 + len + tag_len);
+      BOOST_REQUIRE(
+        tx.seal(bytes_of("ad"), const_byte_span{&head, 1}, payload, ct.data()));
+      BOOST_TEST(ct == expected, boost::test_tools::per_element());
+      uint8_t got_head = 0;
+      byte_buffer got(len);
+      BOOST_REQUIRE(rx.open(bytes_of("ad"), ct, &got_head, 1, got.data()));
+      BOOST_TEST(got_head == head);
+      BOOST_TEST(got == payload, boost::test_tools::per_element());
+      BOOST_TEST(tx.nonce() == 1u);
+      BOOST_TEST(rx.nonce() == 1u);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(split_open_wipes_both_parts_on_a_bad_tag) {
+  for (auto cipher : {cipher_kind::chacha_poly, cipher_kind::aes_gcm}) {
+    auto tx = keyed(cipher);
+    auto rx = keyed(cipher);
+    const uint8_t head = 7;
+    auto payload = bytes_of("payload behind the head");
+    byte_buffer ct(1 + payload.size() + tag_len);
+    BOOST_REQUIRE(tx.seal({}, const_byte_span{&head, 1}, payload, ct.data()));
+    ct.back() ^= 1;
+    uint8_t got_head = 0x55;
+    byte_buffer got(payload.size(), 0x55);
+    BOOST_TEST(rx.open({}, ct, &got_head, 1, got.data()).code()
+               == errc::decrypt_failed);
+    BOOST_TEST(got_head == 0);
+    BOOST_TEST(got == byte_buffer(payload.size(), 0),
+               boost::test_tools::per_element());
+    BOOST_TEST(rx.nonce() == 0u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(split_seal_and_open_without_a_key_pass_through) {
+  cipher_state tx;
+  cipher_state rx;
+  const uint8_t head = 9;
+  auto payload = bytes_of("plain");
+  byte_buffer out(1 + payload.size());
+  BOOST_REQUIRE(tx.seal({}, const_byte_span{&head, 1}, payload, out.data()));
+  byte_buffer expected{head};
+  expected.insert(expected.end(), payload.begin(), payload.end());
+  BOOST_TEST(out == expected, boost::test_tools::per_element());
+  uint8_t got_head = 0;
+  byte_buffer got(payload.size());
+  BOOST_REQUIRE(rx.open({}, out, &got_head, 1, got.data()));
+  BOOST_TEST(got_head == head);
+  BOOST_TEST(got == payload, boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(seal_at_open_at_use_explicit_nonces) {
   for (auto cipher : {cipher_kind::chacha_poly, cipher_kind::aes_gcm}) {
     auto tx = keyed(cipher);
