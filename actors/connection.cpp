@@ -285,8 +285,7 @@ void connection_state::decode(const_byte_span bytes) {
           return;
         }
         ++stats.messages_in;
-        self->send(sink,
-                   new_message{peer, ev.message.to_buffer(), ev.priority});
+        self->send(sink, new_message{peer, ev.take_message(), ev.priority});
         break;
       case noise::frame_event_kind::keepalive: ++stats.keepalives_in; break;
       case noise::frame_event_kind::rekey:

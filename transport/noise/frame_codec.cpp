@@ -318,13 +318,11 @@ status frame_decoder::on_body(const_byte_span unit, const sink& s) {
     // The first of several fragments: size the reassembly buffer to the
     // priority byte and the announced total (checked against the limit in
     // the header) and open every fragment straight into place.
-    auto need = size_t{body_value_} + 1;
-    if (msg_.size() < need) {
-      if (msg_.capacity() < need)
-        byte_buffer{}.swap(msg_); // Stale bytes need not be copied over.
-      msg_.resize(need);
-    }
-    if (auto res = receive_.open({}, unit, msg_.data()); !res)
+    auto need = size_t{body_value_};
+    if (msg_.capacity() < need)
+      byte_buffer{}.swap(msg_); // Stale bytes need not be copied over.
+    msg_.resize(need);
+    if (auto res = receive_.open({}, unit, &msg_prio_, 1, msg_.data()); !res)
       return with_context(res, "frame body");
     msg_pos_ = plain_len - 1;
     msg_total_ = body_value_;
@@ -332,18 +330,22 @@ status frame_decoder::on_body(const_byte_span unit, const sink& s) {
     return {};
   }
   if (body_type_ == frame_type::message_continuation) {
-    if (auto res = receive_.open({}, unit, msg_.data() + 1 + msg_pos_); !res)
+    if (auto res = receive_.open({}, unit, msg_.data() + msg_pos_); !res)
       return with_context(res, "frame body");
     msg_pos_ += plain_len;
     if (msg_pos_ < msg_total_)
       return {};
-    ev.priority = msg_[0];
-    ev.message = const_byte_span{msg_.data() + 1, msg_total_};
+    ev.priority = msg_prio_;
+    ev.message = const_byte_span{msg_.data(), msg_total_};
+    // The callback may take the buffer itself unless it is a reused
+    // allocation much larger than this message.
+    if (msg_.capacity() <= 2 * msg_total_)
+      ev.message_buffer = &msg_;
     s.fn(s.obj, ev);
     in_message_ = false;
     msg_pos_ = 0;
     msg_total_ = 0;
-    if (msg_.size() > keep_capacity)
+    if (msg_.capacity() > keep_capacity)
       byte_buffer{}.swap(msg_);
     return {};
   }

@@ -129,11 +129,27 @@ struct frame_event {
   frame_event_kind kind = frame_event_kind::message;
   /// The whole message (kind message).
   const_byte_span message;
+  /// Set when a decoder buffer holds exactly `message`: `take_message` may
+  /// then move it out instead of copying.
+  byte_buffer* message_buffer = nullptr;
   /// The message's priority (kind message; lower is more urgent).
   uint8_t priority = 0;
   /// Reason and text (kind close).
   uint16_t close_reason = 0;
   std::string_view close_text;
+
+  /// The message as owned bytes: the decoder's buffer itself when it can
+  /// give it away (at most once per event), a copy otherwise. `message` is
+  /// invalid afterwards.
+  byte_buffer take_message() const {
+    if (message_buffer != nullptr && message_buffer->size() == message.size()
+        && message_buffer->data() == message.data()) {
+      byte_buffer taken;
+      taken.swap(*message_buffer);
+      return taken;
+    }
+    return message.to_buffer();
+  }
 };
 
 /// Reassembles frames into messages. Buffers at most one frame (a header or
@@ -209,10 +225,11 @@ private:
   byte_buffer in_;
   /// Scratch for a single-frame message or a close text.
   byte_buffer body_;
-  /// Room for the message being reassembled behind its priority byte (its
-  /// size may exceed the message: the allocation is reused), message bytes
-  /// received, declared size.
+  /// The message being reassembled (sized to it; the allocation is reused
+  /// unless an event took it), its priority, message bytes received,
+  /// declared size.
   byte_buffer msg_;
+  uint8_t msg_prio_ = 0;
   size_t msg_pos_ = 0;
   size_t msg_total_ = 0;
   bool in_message_ = false;

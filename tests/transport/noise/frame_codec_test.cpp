@@ -4,6 +4,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <cstdint>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -317,6 +318,36 @@ BOOST_AUTO_TEST_CASE(reassembly_after_large_and_small_messages) {
     BOOST_REQUIRE(feed(out));
     BOOST_REQUIRE_EQUAL(got.messages.size(), 1u);
     BOOST_CHECK_MESSAGE(got.messages[0] == msg, "size " << size);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(taken_messages_own_their_bytes) {
+  // take_message hands over the reassembly buffer of a fragmented message
+  // (no copy) and copies a single-frame one; either way the result is the
+  // whole message, and the decoder goes on with a fresh buffer.
+  std::vector<byte_buffer> taken;
+  std::vector<bool> handed_over;
+  std::vector<uint8_t> prios;
+  auto sink = [&](const frame_event& ev) {
+    BOOST_REQUIRE(ev.kind == frame_event_kind::message);
+    auto* origin = ev.message.data();
+    taken.push_back(ev.take_message());
+    handed_over.push_back(taken.back().data() == origin);
+    prios.push_back(ev.priority);
+  };
+  const size_t sizes[] = {65536, 1024, 300000, 65536, 70000, 0, 65473};
+  byte_buffer wire;
+  for (size_t i = 0; i < std::size(sizes); ++i)
+    BOOST_REQUIRE(enc.encode_message(pattern(sizes[i], static_cast<uint8_t>(i)),
+                                     static_cast<uint8_t>(i), wire));
+  BOOST_REQUIRE(dec.feed(wire, sink));
+  BOOST_REQUIRE_EQUAL(taken.size(), std::size(sizes));
+  for (size_t i = 0; i < std::size(sizes); ++i) {
+    BOOST_CHECK_MESSAGE(taken[i] == pattern(sizes[i], static_cast<uint8_t>(i)),
+                        "message " << i);
+    BOOST_CHECK_EQUAL(prios[i], i);
+    // Only messages of several frames sit in a buffer of their own.
+    BOOST_CHECK_EQUAL(handed_over[i], sizes[i] + 1 > cfg.max_frame_body);
   }
 }
 
