@@ -713,7 +713,7 @@ service(service_actor::stateful_pointer<service_state> self,
       self->state.on_established(sender_of(self), ev.peer);
     },
     [self](new_message& ev) {
-      self->state.publish(ev);
+      self->state.publish(std::move(ev));
     },
     [self](lost_peer& ev) {
       auto& st = self->state;

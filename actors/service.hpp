@@ -11,6 +11,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -19,6 +20,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace crust {
@@ -147,9 +149,15 @@ struct service_state {
   // -- events ----------------------------------------------------------------
 
   template<class Event>
-  void publish(const Event& ev) {
-    for (auto& sub : subscribers)
-      self->send(sub, ev);
+  void publish(Event&& ev) {
+    if (subscribers.empty())
+      return;
+    // Copies for all but the last subscriber, which gets `ev` itself when
+    // the caller gave it away (a message payload then travels uncopied).
+    auto last = subscribers.size() - 1;
+    for (size_t i = 0; i < last; ++i)
+      self->send(subscribers[i], ev);
+    self->send(subscribers[last], std::forward<Event>(ev));
   }
 
   // -- helpers ---------------------------------------------------------------
