@@ -4,14 +4,13 @@
 
 #include <caf/actor_system_config.hpp>
 #include <caf/fwd.hpp>
+#include <caf/timespan.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <caf/timespan.hpp>
-#include <chrono>
 
 namespace crust {
 

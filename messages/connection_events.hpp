@@ -83,8 +83,7 @@ struct new_message {
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, new_message& x) {
-  return f(caf::meta::type_name("new_message"), x.peer, x.payload,
-           x.priority);
+  return f(caf::meta::type_name("new_message"), x.peer, x.payload, x.priority);
 }
 
 /// The connection to `peer` ended without a local `close`: the peer closed

@@ -198,8 +198,8 @@ using service_actor = caf::typed_actor<
   // The BLACKLIST; bans made there disconnect at once.
   caf::replies_to<atom::get, atom::blacklist>::with<blacklist_actor>,
   // INTERNAL: the listener accepted a TCP connection.
-  caf::reacts_to<atom::accepted, std::shared_ptr<tcp_stream>>>
-  ::extend_with<connection_sink_actor>::extend_with<blacklist_sink_actor>;
+  caf::reacts_to<atom::accepted, std::shared_ptr<tcp_stream>>>::
+  extend_with<connection_sink_actor>::extend_with<blacklist_sink_actor>;
 
 } // namespace crust
 

@@ -131,8 +131,8 @@ struct peer_summary {
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_summary& x) {
-  return f(caf::meta::type_name("peer_summary"), x.peer, x.remote,
-           x.transport, x.initiated);
+  return f(caf::meta::type_name("peer_summary"), x.peer, x.remote, x.transport,
+           x.initiated);
 }
 
 /// Counters of the whole service, for `get stats`.

@@ -1,8 +1,28 @@
 #pragma once
 
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
 #include <unistd.h>
 
 namespace crust {
+
+/// Writes all `size` bytes at `data` to `fd`, retrying after signals and
+/// short writes; false on any other error (errno tells which).
+inline bool write_all(int fd, const void* data, size_t size) {
+  const auto* pos = static_cast<const uint8_t*>(data);
+  while (size > 0) {
+    auto n = ::write(fd, pos, size);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return false;
+    }
+    pos += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
 
 /// Owns a POSIX file descriptor and closes it when it goes out of scope.
 class fd_guard {

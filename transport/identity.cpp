@@ -151,21 +151,6 @@ status make_parents(const std::string& path) {
   return {};
 }
 
-/// Writes all of `data` to `fd`.
-bool write_all(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    auto n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return false;
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 /// Best effort: makes a rename or link in `dir` durable.
 void sync_dir(const std::string& dir) {
   fd_guard fd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};

@@ -2,6 +2,7 @@
 
 #include "crust/messages/expected.hpp"
 #include "crust/messages/log.hpp"
+#include "crust/transport/fd_guard.hpp"
 
 #include "file_message.hpp"
 
@@ -42,21 +43,6 @@ std::string lower(std::string text) {
   return text;
 }
 
-/// Writes all of `bytes` to `fd`.
-bool write_all(int fd, const uint8_t* data, size_t size) {
-  while (size > 0) {
-    auto n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return false;
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 } // namespace
 
 // -- files --------------------------------------------------------------------
@@ -74,7 +60,7 @@ std::string save_received_file(const std::string& dir, const std::string& name,
         continue;
       return "cannot create " + candidate + ": " + errno_text();
     }
-    bool ok = write_all(fd, content.data(), content.size());
+    bool ok = crust::write_all(fd, content.data(), content.size());
     auto write_error = errno_text();
     if (::close(fd) != 0 && ok) {
       ok = false;

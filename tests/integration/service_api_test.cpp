@@ -24,20 +24,6 @@ using namespace crust::test;
 
 namespace {
 
-/// Polls (bounded) until `n` reports `peer` as (not) connected.
-bool await_connected(test_node& n, const peer_id& peer, bool expected,
-                     caf::timespan timeout = 5s) {
-  auto deadline = clock_type::now() + timeout;
-  for (;;) {
-    auto res = n->is_connected(peer);
-    if (res && *res == expected)
-      return true;
-    if (clock_type::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(10ms);
-  }
-}
-
 bool has_endpoint(const public_connection_info& info, const std::string& text) {
   return std::any_of(info.endpoints.begin(), info.endpoints.end(),
                      [&](const endpoint& ep) {

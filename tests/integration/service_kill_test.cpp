@@ -33,14 +33,6 @@ using namespace crust::test;
 
 namespace {
 
-/// Settings with a short heartbeat (200 ms) and inactivity timeout (1 s).
-node_config fast_liveness_config() {
-  auto cfg = test_node_config();
-  cfg.heartbeat_interval = 200ms;
-  cfg.inactivity_timeout = 1s;
-  return cfg;
-}
-
 /// The child: a listening service that writes "PORT PEERID\n" to `out` and
 /// then waits to be killed (or for its parent to die).
 [[noreturn]] void run_child(int out) {

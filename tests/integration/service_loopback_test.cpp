@@ -28,28 +28,6 @@ using namespace crust::test;
 
 namespace {
 
-/// Settings with a short heartbeat (200 ms) and inactivity timeout (1 s).
-node_config fast_liveness_config() {
-  auto cfg = test_node_config();
-  cfg.heartbeat_interval = 200ms;
-  cfg.inactivity_timeout = 1s;
-  return cfg;
-}
-
-/// Polls (bounded) until `n` reports `peer` as (not) connected.
-bool await_connected(test_node& n, const peer_id& peer, bool expected,
-                     caf::timespan timeout = 5s) {
-  auto deadline = clock_type::now() + timeout;
-  for (;;) {
-    auto res = n->is_connected(peer);
-    if (res && *res == expected)
-      return true;
-    if (clock_type::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(10ms);
-  }
-}
-
 /// Every event waiting at `n`, taken out of its queue.
 std::vector<service_event> drain(test_node& n) {
   std::vector<service_event> out;

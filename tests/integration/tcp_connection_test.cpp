@@ -12,6 +12,8 @@
 #include "crust/transport/asio_runtime.hpp"
 #include "crust/transport/tcp_stream.hpp"
 
+#include "support/loopback.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
@@ -40,6 +42,8 @@
 
 using namespace std::chrono_literals;
 using namespace crust;
+
+using crust::test::has_ipv6_loopback;
 
 namespace {
 
@@ -206,17 +210,6 @@ std::string describe(caf::actor_system& sys, const event& ev) {
 bool is(const caf::error& e, errc code) {
   return e.category() == error_category
          && e.code() == static_cast<uint8_t>(code);
-}
-
-/// True if this host can bind a socket to ::1.
-bool has_ipv6_loopback() {
-  asio::io_context ctx;
-  asio::ip::tcp::acceptor acc{ctx};
-  std::error_code ec;
-  acc.open(asio::ip::tcp::v6(), ec);
-  if (!ec)
-    acc.bind({asio::ip::address_v6::loopback(), 0}, ec);
-  return !ec;
 }
 
 /// A raw TCP client: connects to `ep`, writes `junk`, then reads until the

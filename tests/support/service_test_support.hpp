@@ -16,6 +16,8 @@
 #include "crust/transport/asio_runtime.hpp"
 #include "crust/transport/noise/primitives.hpp"
 
+#include "support/loopback.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/after.hpp>
@@ -34,6 +36,7 @@
 #include <sstream>
 #include <string>
 #include <sys/resource.h>
+#include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -163,17 +166,6 @@ inline rlim_t raise_fd_limit() {
   setrlimit(RLIMIT_NOFILE, &lim);
   getrlimit(RLIMIT_NOFILE, &lim);
   return lim.rlim_cur;
-}
-
-/// True if this host can bind a socket to ::1.
-inline bool has_ipv6_loopback() {
-  asio::io_context ctx;
-  asio::ip::tcp::acceptor acc{ctx};
-  std::error_code ec;
-  acc.open(asio::ip::tcp::v6(), ec);
-  if (!ec)
-    acc.bind({asio::ip::address_v6::loopback(), 0}, ec);
-  return !ec;
 }
 
 /// Writes `size` bytes at `data` (which must stay valid) to `sock`, then
@@ -350,5 +342,29 @@ struct service_fixture {
     BOOST_REQUIRE_MESSAGE(at_from, "no connect_success at the dialler");
   }
 };
+
+/// Settings with a short heartbeat (200 ms) and inactivity timeout (1 s).
+inline node_config fast_liveness_config() {
+  using namespace std::chrono_literals;
+  auto cfg = test_node_config();
+  cfg.heartbeat_interval = 200ms;
+  cfg.inactivity_timeout = 1s;
+  return cfg;
+}
+
+/// Polls (bounded) until `n` reports `peer` as (not) connected.
+inline bool await_connected(test_node& n, const peer_id& peer, bool expected,
+                            caf::timespan timeout = std::chrono::seconds{5}) {
+  using namespace std::chrono_literals;
+  auto deadline = clock_type::now() + timeout;
+  for (;;) {
+    auto res = n->is_connected(peer);
+    if (res && *res == expected)
+      return true;
+    if (clock_type::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(10ms);
+  }
+}
 
 } // namespace crust::test
