@@ -53,6 +53,14 @@ enum class errc : uint8_t {
   shutting_down,
   // -- network ---------------------------------------------------------------
   socket_failure,
+  // -- bootstrap and discovery ----------------------------------------------
+  not_reachable,
+  not_accepting,
+  no_candidates,
+  bootstrap_timeout,
+  bootstrap_running,
+  cancelled,
+  file_io,
 };
 
 /// A sentence a person can read, for logs and events.
@@ -113,6 +121,19 @@ constexpr std::string_view to_string(errc code) noexcept {
     case errc::not_listening: return "the node is not listening";
     case errc::shutting_down: return "the node is shutting down";
     case errc::socket_failure: return "a socket operation failed";
+    case errc::not_reachable:
+      return "the peer could not reach us at the addresses we advertise "
+             "(reachability test failed)";
+    case errc::not_accepting:
+      return "the peer does not accept bootstrapping nodes";
+    case errc::no_candidates:
+      return "no bootstrap candidate: no cached peer, LAN peer or contact "
+             "left after the blacklist";
+    case errc::bootstrap_timeout:
+      return "the bootstrap did not reach a peer within its budget";
+    case errc::bootstrap_running: return "a bootstrap is already running";
+    case errc::cancelled: return "cancelled";
+    case errc::file_io: return "cannot read or write a file";
   }
   return "unknown error";
 }

@@ -52,6 +52,13 @@ std::string_view errc_name(crust::errc code) noexcept {
     case errc::not_listening: return "not_listening";
     case errc::shutting_down: return "shutting_down";
     case errc::socket_failure: return "socket_failure";
+    case errc::not_reachable: return "not_reachable";
+    case errc::not_accepting: return "not_accepting";
+    case errc::no_candidates: return "no_candidates";
+    case errc::bootstrap_timeout: return "bootstrap_timeout";
+    case errc::bootstrap_running: return "bootstrap_running";
+    case errc::cancelled: return "cancelled";
+    case errc::file_io: return "file_io";
   }
   return "unknown";
 }

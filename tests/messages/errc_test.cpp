@@ -20,7 +20,7 @@ namespace {
 /// last one here when adding codes).
 std::vector<errc> all_codes() {
   std::vector<errc> out;
-  for (int i = 0; i <= static_cast<int>(errc::socket_failure); ++i)
+  for (int i = 0; i <= static_cast<int>(errc::file_io); ++i)
     out.push_back(static_cast<errc>(i));
   return out;
 }
