@@ -2,6 +2,7 @@
 
 #include "crust/messages/ban.hpp"
 #include "crust/messages/connection_events.hpp"
+#include "crust/messages/discovery.hpp"
 #include "crust/messages/peer_id.hpp"
 #include "crust/messages/service_events.hpp"
 #include "crust/messages/type_ids.hpp"
@@ -201,6 +202,87 @@ using service_actor = caf::typed_actor<
   caf::reacts_to<atom::accepted, std::shared_ptr<tcp_stream>>>::
   extend_with<connection_sink_actor>::extend_with<blacklist_sink_actor>;
 
+// -- discovery (docs/discovery.md)
+// ---------------------------------------------
+
+/// A BOOTSTRAP DIALER (the SERVICE; fakes in tests): makes one bootstrap
+/// attempt for the BOOTSTRAP MANAGER. Several dials run at once.
+using bootstrap_dialer_actor = caf::typed_actor<
+  // Dials the candidate at its endpoints and asks it for a bootstrap grant;
+  // answers who granted and where it was reached, or why not: a denial
+  // (`network_mismatch`, `not_whitelisted`, `not_reachable`,
+  // `not_accepting`), `peer_id_mismatch`, `banned` or a connect failure.
+  caf::replies_to<atom::dial, bootstrap_candidate>::with<bootstrap_connect>,
+  // The bootstrap no longer needs `peer` (another candidate won, the budget
+  // ended, `stop`): abandon its dial, and close a connection it granted
+  // unless something else uses it.
+  caf::reacts_to<atom::cancel, peer_id>>;
+
+/// A PEER PINGER (the SERVICE): checks that a cached peer is alive, e.g. by
+/// an echo request over a short-lived connection.
+using peer_pinger_actor = caf::typed_actor<
+  // True if the peer answered at one of its endpoints.
+  caf::replies_to<atom::ping, cached_peer>::with<bool>>;
+
+/// The BOOTSTRAP CACHE: the most recently directly connected peers, most
+/// recent first, kept in a JSON file (written atomically a moment after each
+/// change). Entries unused for the maximum age are re-validated through the
+/// PEER PINGER; dead ones are dropped.
+using bootstrap_cache_actor = caf::typed_actor<
+  // A direct connection to `peer` at these endpoints (never a hard-coded
+  // contact, a relayed or a gossiped peer): it becomes the most recent.
+  caf::reacts_to<atom::put, peer_id, std::vector<std::string>>,
+  // Drops a peer that failed, denied us or is dead.
+  caf::reacts_to<atom::remove, peer_id>,
+  // Every entry, most recent first.
+  caf::replies_to<atom::get, atom::peers>::with<std::vector<cached_peer>>,
+  // Writes the file now; answers the number of entries written.
+  caf::replies_to<atom::save>::with<uint64_t>,
+  // INTERNAL: time to re-validate stale entries.
+  caf::reacts_to<atom::tick>,
+  // INTERNAL: time to write the file after a change.
+  caf::reacts_to<atom::flush>>;
+
+/// The LAN BEACON: finds peers of our network on the LAN by UDP broadcast
+/// and IPv4 multicast, and answers their requests with our endpoints
+/// (rate-limited; never more bytes than the request times a small factor).
+using lan_beacon_actor = caf::typed_actor<
+  // Asks the LAN; answers every peer of our network that replied within the
+  // configured window, one entry per peer id.
+  caf::replies_to<atom::discover>::with<std::vector<beacon_peer>>,
+  // Same with a window of its own (positive, at most 10 s).
+  caf::replies_to<atom::discover,
+                  caf::timespan>::with<std::vector<beacon_peer>>,
+  // Sets the endpoints our replies advertise (the listener's); empty: we
+  // answer nobody.
+  caf::reacts_to<atom::advertise, std::vector<std::string>>,
+  // Counters (malformed packets, other networks, rate limiting...).
+  caf::replies_to<atom::get, atom::stats>::with<beacon_stats>,
+  // The UDP port requests are answered on.
+  caf::replies_to<atom::get, atom::port>::with<uint16_t>,
+  // INTERNAL: the socket received a datagram from `from` (`a.b.c.d:port`).
+  caf::reacts_to<atom::received, std::vector<uint8_t>, std::string>,
+  // INTERNAL: the window of the discovery with this nonce ended.
+  caf::reacts_to<atom::timeout, atom::discover, uint64_t>>;
+
+/// The BOOTSTRAP MANAGER: finds a first peer. Candidates come from the LAN
+/// BEACON, the BOOTSTRAP CACHE (most recent first) and the hard-coded
+/// contacts (shuffled), minus the BLACKLIST; they are dialled through the
+/// BOOTSTRAP DIALER in parallel up to a cap; the first grant wins and the
+/// other dials are cancelled; the whole run has a budget.
+using bootstrap_manager_actor = caf::typed_actor<
+  // Runs one bootstrap; answers its report once it ends, exactly once: a
+  // winner, or the reason (`no_candidates`, `bootstrap_timeout`,
+  // `cancelled`, `not_reachable`, the last candidate's failure). Fails at
+  // once with `bootstrap_running` while another run is under way.
+  caf::replies_to<atom::bootstrap>::with<bootstrap_report>,
+  // Ends the running bootstrap (its reason: `cancelled`); true if one ran.
+  caf::replies_to<atom::stop, atom::bootstrap>::with<bool>,
+  // The report of the running or the last run (per-candidate reasons).
+  caf::replies_to<atom::get, atom::report>::with<bootstrap_report>,
+  // INTERNAL: the budget of run number `run` ended.
+  caf::reacts_to<atom::timeout, atom::bootstrap, uint64_t>>;
+
 } // namespace crust
 
 // Actor handles, chained after the `crust` block.
@@ -213,5 +295,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(crust_actors, caf::id_block::crust::end)
   CAF_ADD_TYPE_ID(crust_actors, (crust::connection_actor))
   CAF_ADD_TYPE_ID(crust_actors, (crust::service_subscriber_actor))
   CAF_ADD_TYPE_ID(crust_actors, (crust::service_actor))
+  CAF_ADD_TYPE_ID(crust_actors, (crust::bootstrap_dialer_actor))
+  CAF_ADD_TYPE_ID(crust_actors, (crust::peer_pinger_actor))
+  CAF_ADD_TYPE_ID(crust_actors, (crust::bootstrap_cache_actor))
+  CAF_ADD_TYPE_ID(crust_actors, (crust::lan_beacon_actor))
+  CAF_ADD_TYPE_ID(crust_actors, (crust::bootstrap_manager_actor))
 
 CAF_END_TYPE_ID_BLOCK(crust_actors)

@@ -2,6 +2,7 @@
 
 #include "crust/messages/ban.hpp"
 #include "crust/messages/connection_events.hpp"
+#include "crust/messages/discovery.hpp"
 #include "crust/messages/errc.hpp"
 #include "crust/messages/expected.hpp"
 #include "crust/messages/peer_id.hpp"
@@ -16,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace crust {
@@ -140,6 +142,35 @@ CAF_BEGIN_TYPE_ID_BLOCK(crust, caf::first_custom_type_id)
   /// Selects the BLACKLIST in a `get` request.
   CAF_ADD_ATOM(crust, crust::atom, blacklist, "blacklist")
 
+  // -- BOOTSTRAP MANAGER, LAN BEACON, BOOTSTRAP CACHE (messages/discovery.hpp)
+
+  CAF_ADD_TYPE_ID(crust, (std::vector<std::string>))
+  CAF_ADD_TYPE_ID(crust, (crust::bootstrap_candidate))
+  CAF_ADD_TYPE_ID(crust, (crust::candidate_report))
+  CAF_ADD_TYPE_ID(crust, (crust::bootstrap_report))
+  CAF_ADD_TYPE_ID(crust, (crust::beacon_peer))
+  CAF_ADD_TYPE_ID(crust, (std::vector<crust::beacon_peer>))
+  CAF_ADD_TYPE_ID(crust, (crust::beacon_stats))
+  CAF_ADD_TYPE_ID(crust, (crust::cached_peer))
+  CAF_ADD_TYPE_ID(crust, (std::vector<crust::cached_peer>))
+
+  /// Runs a bootstrap (or with `stop`, ends it).
+  CAF_ADD_ATOM(crust, crust::atom, bootstrap, "bootstrap")
+  /// Dials one bootstrap candidate.
+  CAF_ADD_ATOM(crust, crust::atom, dial, "dial")
+  /// Abandons a dial that is no longer needed.
+  CAF_ADD_ATOM(crust, crust::atom, cancel, "cancel")
+  /// Selects the bootstrap report in a `get` request.
+  CAF_ADD_ATOM(crust, crust::atom, report, "report")
+  /// Finds peers on the LAN.
+  CAF_ADD_ATOM(crust, crust::atom, discover, "discover")
+  /// Sets the endpoints a LAN BEACON advertises.
+  CAF_ADD_ATOM(crust, crust::atom, advertise, "advertise")
+  /// Drops an entry (of the bootstrap cache, ...).
+  CAF_ADD_ATOM(crust, crust::atom, remove, "remove")
+  /// Selects a port in a `get` request.
+  CAF_ADD_ATOM(crust, crust::atom, port, "port")
+
 CAF_END_TYPE_ID_BLOCK(crust)
 
 // Lets handlers `return crust::errc::...;` and `caf::error{errc, detail}`.
@@ -156,6 +187,9 @@ constexpr close close_v = close{};
 
 using connect = caf::connect_atom;
 constexpr connect connect_v = connect{};
+
+using flush = caf::flush_atom;
+constexpr flush flush_v = flush{};
 
 using get = caf::get_atom;
 constexpr get get_v = get{};
