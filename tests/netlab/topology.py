@@ -10,7 +10,8 @@ Link options (each site's link to the internet; a path between two sites
 crosses two links): delay=12.5ms (one way), jitter=1ms, loss=0.5%,
 reorder=1%, rtt=50ms (shorthand for delay=rtt/4, so two sites see that
 RTT). With no option at all a site is joined to the internet by a plain
-veth; with any, by two TAP devices and the userspace WAN emulator.
+veth; with any (even delay=0ms), by two TAP devices and the userspace WAN
+emulator.
 
 Example: "pub:public fc:full-cone sym:symmetric rtt=50ms"."""
 
@@ -71,17 +72,19 @@ class Link:
     """Impairment of one site's link, the same in both directions."""
 
     def __init__(self, delay_ms=0.0, jitter_ms=0.0, loss_pct=0.0,
-                 reorder_pct=0.0):
+                 reorder_pct=0.0, emulated=False):
+        # Any option given, even delay=0ms, puts the emulator on the link.
+        self.emulated = emulated
         self.delay_ms = delay_ms
         self.jitter_ms = jitter_ms
         self.loss_pct = loss_pct
         self.reorder_pct = reorder_pct
 
     def impaired(self):
-        return any((self.delay_ms, self.jitter_ms, self.loss_pct,
-                    self.reorder_pct))
+        return self.emulated
 
     def apply(self, key, value):
+        self.emulated = True
         if key == "rtt":
             self.delay_ms = parse_duration_ms(value) / 4
         elif key == "delay":
@@ -162,7 +165,7 @@ def parse(description):
     specs = []
     for index, (name, kind, options) in enumerate(sites, start=1):
         link = Link(defaults.delay_ms, defaults.jitter_ms, defaults.loss_pct,
-                    defaults.reorder_pct)
+                    defaults.reorder_pct, defaults.emulated)
         for option in options:
             key, sep, value = option.partition("=")
             if not sep:
