@@ -87,7 +87,8 @@ bool service_state::whitelisted(const std::string& ip) const {
   });
 }
 
-void service_state::dial(const peer_id& peer, const endpoint& addr) {
+void service_state::dial(const peer_id& peer, const endpoint& addr,
+                         uint64_t attempt) {
   auto cc = make_connection_config(noise::role::initiator);
   cc.expected_peer = peer;
   cc.remote = to_string(addr);
@@ -107,6 +108,7 @@ void service_state::dial(const peer_id& peer, const endpoint& addr) {
   entry.ip = addr.ip.to_string();
   entry.initiated = true;
   entry.peer = peer;
+  entry.attempt = attempt;
   connections.emplace(conn.address(), std::move(entry));
 }
 
@@ -148,6 +150,7 @@ void service_state::dial_all(const peer_id& peer,
   if (i == connecting.end())
     return;
   auto& pc = i->second;
+  pc.attempt = ++last_attempt;
   for (const auto& addr : addrs) {
     if (addr.protocol != transport_protocol::tcp)
       continue;
@@ -158,7 +161,7 @@ void service_state::dial_all(const peer_id& peer,
                        addr.ip.to_string() + " is not on our whitelist");
       continue;
     }
-    dial(peer, addr);
+    dial(peer, addr, pc.attempt);
     ++pc.dials;
   }
   if (pc.dials == 0) {
@@ -199,6 +202,9 @@ void service_state::on_down(const caf::actor_addr& who,
   }
   auto entry = std::move(i->second);
   connections.erase(i);
+  log::debug("{}: connection {} ({}) ended: {}", id.short_hex(), entry.remote,
+             entry.initiated ? "dialled" : "accepted",
+             self->home_system().render(reason));
   if (!entry.initiated && !entry.authenticated) {
     if (pending_inbound > 0)
       --pending_inbound;
@@ -228,7 +234,7 @@ void service_state::on_down(const caf::actor_addr& who,
   auto& pc = j->second;
   if (weight(reason) > weight(pc.reason))
     pc.reason = reason;
-  if (entry.initiated && pc.dials > 0)
+  if (entry.initiated && entry.attempt == pc.attempt && pc.dials > 0)
     --pc.dials;
   check_connect(peer);
 }
@@ -244,11 +250,13 @@ void service_state::check_connect(const peer_id& peer) {
   bool candidates_left
     = std::any_of(connections.begin(), connections.end(), [&](const auto& kvp) {
         const auto& x = kvp.second;
-        return x.peer == peer || (!x.initiated && !x.authenticated);
+        return !x.retired
+               && (x.peer == peer || (!x.initiated && !x.authenticated));
       });
   if (candidates_left)
     return;
   auto& pc = j->second;
+  log::debug("{}: no candidate left for {}", id.short_hex(), peer.short_hex());
   auto err = pc.reason
                ? pc.reason
                : make_error(errc::connect_failed, "every address failed");
@@ -315,8 +323,11 @@ void service_state::decide(const caf::actor_addr& who, const peer_id& peer) {
   bool taken = active.count(peer) > 0
                || std::any_of(
                  connections.begin(), connections.end(), [&](const auto& kvp) {
-                   return kvp.second.peer == peer && kvp.second.chosen_by_us;
+                   const auto& x = kvp.second;
+                   return x.peer == peer && x.chosen_by_us && !x.retired;
                  });
+  log::debug("{}: {} to {} at {}", id.short_hex(),
+             taken ? "duplicate" : "choosing", peer.short_hex(), entry.remote);
   if (taken) {
     self->send(entry.handle, atom::close_v,
                static_cast<uint16_t>(close_code::duplicate),
@@ -334,14 +345,14 @@ void service_state::on_established(const caf::actor_addr& who,
     return;
   auto& entry = i->second;
   entry.established = true;
+  log::debug("{}: established with {} at {}", id.short_hex(), peer.short_hex(),
+             entry.remote);
   // Close every other candidate of this peer; a previous established
   // connection is replaced (the peer chose anew, so it gave the old one up).
-  bool replaced = false;
+  bool replaced = active.count(peer) > 0;
   for (auto& [addr, other] : connections) {
     if (addr == who || other.peer != peer)
       continue;
-    if (other.established)
-      replaced = true;
     self->send(other.handle, atom::close_v,
                static_cast<uint16_t>(close_code::duplicate),
                std::string{"duplicate connection"});
@@ -361,6 +372,15 @@ void service_state::on_established(const caf::actor_addr& who,
   log::info("connected to {} at {} ({})", peer.short_hex(), entry.remote,
             entry.initiated ? "dialled" : "accepted");
   publish(connect_success{peer, entry.remote, "tcp", entry.initiated});
+}
+
+void service_state::retire(const caf::actor_addr& who) {
+  auto i = connections.find(who);
+  if (i == connections.end())
+    return;
+  // Its down message may come long after a new connect to the same peer
+  // started: until then it must not look like a chosen candidate.
+  i->second.retired = true;
 }
 
 void service_state::close_peer(const peer_id& peer, close_code code,
@@ -718,6 +738,7 @@ service(service_actor::stateful_pointer<service_state> self,
     [self](lost_peer& ev) {
       auto& st = self->state;
       auto who = sender_of(self);
+      st.retire(who);
       auto i = st.active.find(ev.peer);
       if (i == st.active.end() || i->second != who)
         return; // a replaced or locally closed connection
@@ -732,6 +753,7 @@ service(service_actor::stateful_pointer<service_state> self,
       std::string ip;
       if (auto i = st.connections.find(who); i != st.connections.end())
         ip = i->second.ip;
+      st.retire(who);
       log::warn("peer {} misbehaved: {}", ev.peer.short_hex(),
                 self->home_system().render(ev.reason));
       st.publish(ev);

@@ -71,6 +71,11 @@ struct connection_entry {
   /// We sent `choose` (we are the larger id).
   bool chosen_by_us = false;
   bool established = false;
+  /// Ended on its own (lost peer, misbehaviour); its down message is due.
+  bool retired = false;
+  /// The connect attempt this dial belongs to (0: none). A dial can outlive
+  /// its attempt and must not count against the next one.
+  uint64_t attempt = 0;
 };
 
 /// A `connect` request waiting for its outcome.
@@ -79,6 +84,8 @@ struct pending_connect {
   std::vector<caf::typed_response_promise<peer_id>> promises;
   /// True once the dials were started (after the blacklist check).
   bool started = false;
+  /// Tags this attempt's dials (connection_entry::attempt).
+  uint64_t attempt = 0;
   /// Dials still running.
   size_t dials = 0;
   /// The most telling failure so far.
@@ -142,6 +149,9 @@ struct service_state {
   uint16_t port = 0;
   std::vector<endpoint> listen_endpoints;
 
+  /// Source of pending_connect::attempt.
+  uint64_t last_attempt = 0;
+
   uint64_t accepted_total = 0;
   uint64_t dialled_total = 0;
   uint64_t refused_total = 0;
@@ -170,7 +180,7 @@ struct service_state {
   bool whitelisted(const std::string& ip) const;
 
   /// Dials `addr` expecting `peer`; registers the connection.
-  void dial(const peer_id& peer, const endpoint& addr);
+  void dial(const peer_id& peer, const endpoint& addr, uint64_t attempt);
 
   /// Starts a connect to `peer` at `addrs` for `rp`.
   void start_connect(const peer_id& peer, const std::vector<endpoint>& addrs,
@@ -195,6 +205,10 @@ struct service_state {
   void decide(const caf::actor_addr& who, const peer_id& peer);
 
   void on_established(const caf::actor_addr& who, const peer_id& peer);
+
+  /// The connection `who` ended on its own (lost peer, misbehaviour): it is
+  /// no candidate for its peer any more, though its down message is due.
+  void retire(const caf::actor_addr& who);
 
   /// Closes every connection of `peer` with `code` (announcing lost_peer
   /// with `reason` if one was established).
