@@ -23,6 +23,16 @@ public:
   /// When a packet of `bytes` may leave, given the credit at `now`.
   time_point next_send_time(time_point now, size_t bytes) const noexcept;
 
+  /// True while the credit is used up (the caller must wait).
+  bool blocked() const noexcept {
+    return started_ && rate_ > 0 && credit_ <= 0;
+  }
+
+  /// When the credit turns positive again (only meaningful if `blocked()`).
+  time_point release_time() const noexcept {
+    return next_send_time(last_, 0);
+  }
+
 private:
   void refill(time_point now) noexcept;
 
