@@ -512,8 +512,9 @@ std::optional<time_point> connection::impl::next_timeout() const {
     case connection_state::closing: break;
   }
   keep_min(t, std::optional<time_point>{last_received + cfg.idle_timeout});
-  keep_min(
-    t, std::optional<time_point>{last_eliciting_sent + cfg.keepalive_interval});
+  if (!ping_pending) // once due, it waits for a packet to carry it
+    keep_min(t, std::optional<time_point>{last_eliciting_sent
+                                          + cfg.keepalive_interval});
   keep_min(t, ack_deadline);
   keep_min(t, loss.next_timer());
   keep_min(t, queue.next_expiry());
