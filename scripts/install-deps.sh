@@ -13,6 +13,9 @@ packages=(
   libboost-test-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   # tests and tools
   python3 iproute2 nftables procps
+  # the NAT lab (tests/netlab): the real UPnP IGD / NAT-PMP daemon; this
+  # package ships only the binary (no service, no debconf questions)
+  miniupnpd-nftables
 )
 
 sudo_cmd=()
