@@ -76,9 +76,7 @@ BOOST_AUTO_TEST_CASE(bad_headers_are_refused) {
   for (size_t n = 0; n < data_packet_overhead; ++n)
     BOOST_CHECK_EQUAL(
       code(byte_buffer(data.begin(), data.begin() + static_cast<long>(n))),
-      n == 1   ? errc::malformed_message
-      : n == 0 ? errc::malformed_message
-               : errc::malformed_message);
+      errc::malformed_message);
   auto v = data;
   v[0] = 7;
   BOOST_CHECK_EQUAL(code(v), errc::unknown_version);
@@ -184,7 +182,7 @@ BOOST_AUTO_TEST_CASE(malformed_frames_are_refused) {
   BOOST_CHECK(bad({0x3F}));                 // unknown type
   BOOST_CHECK(bad({3, 0, 5, 'a'}));         // stream shorter than announced
   BOOST_CHECK(bad({2, 3, 0, 0, 4}));        // first range below zero
-  BOOST_CHECK(bad({2, 10, 0, 1, 0, 8, 0})); // second range below zero
+  BOOST_CHECK(bad({2, 10, 0, 1, 0, 9, 0})); // second range below zero
   BOOST_CHECK(bad({2, 1, 0, 0, 0, 2, 1, 0, 0, 0})); // two ACK frames
   BOOST_CHECK(bad({4}));                            // truncated MAX_DATA
   BOOST_CHECK(bad({5}));                            // truncated CLOSE
