@@ -7,6 +7,7 @@
 #include "crust/messages/expected.hpp"
 #include "crust/messages/peer_id.hpp"
 #include "crust/messages/service_events.hpp"
+#include "crust/nat/port_mapping.hpp"
 
 #include <caf/atom.hpp>
 #include <caf/error.hpp>
@@ -170,6 +171,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(crust, caf::first_custom_type_id)
   CAF_ADD_ATOM(crust, crust::atom, remove, "remove")
   /// Selects a port in a `get` request.
   CAF_ADD_ATOM(crust, crust::atom, port, "port")
+
+  // -- PORT MAPPER (nat/port_mapper.hpp) --------------------------------------
+
+  CAF_ADD_TYPE_ID(crust, (crust::port_mapping))
 
 CAF_END_TYPE_ID_BLOCK(crust)
 

@@ -29,6 +29,9 @@ namespace {
 /// How often `quit` looks at the send queues while they drain.
 constexpr auto flush_poll_interval = std::chrono::milliseconds{50};
 
+/// Longest wait for the PORT MAPPER (SSDP search, SOAP, NAT-PMP retries).
+constexpr auto port_mapping_timeout = std::chrono::seconds{20};
+
 std::string errno_text() {
   return std::strerror(errno);
 }
@@ -580,6 +583,22 @@ console(console_actor::stateful_pointer<console_state> self,
   return {
     [self](const crust::listener_started& x) {
       auto& st = self->state;
+      if (st.cfg.port_mapper && st.mapped_port != x.port) {
+        // An event, not a command: the mapping takes seconds and the
+        // commands need not wait for it.
+        st.mapped_port = x.port;
+        self
+          ->request(st.cfg.port_mapper, port_mapping_timeout, atom::add_v,
+                    x.port)
+          .then(
+            [self](const crust::port_mapping& m) {
+              self->state.print(self->state.format->port_mapped(m));
+            },
+            [self, port = x.port](caf::error& err) {
+              self->state.print(
+                self->state.format->port_mapping_failed(port, err));
+            });
+      }
       if (st.format->mode() == output_mode::json) {
         st.print(st.format->event(x));
       } else if (st.announced_port != x.port) {

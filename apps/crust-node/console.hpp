@@ -2,6 +2,7 @@
 
 #include "crust/messages/interfaces.hpp"
 #include "crust/messages/type_ids.hpp"
+#include "crust/nat/port_mapper.hpp"
 #include "crust/transport/codec/connection_info.hpp"
 
 #include "command.hpp"
@@ -59,6 +60,10 @@ struct console_config {
   /// Commands from the command line, run first.
   std::vector<std::string> commands;
 
+  /// Maps each port we listen on through the gateway (--crust.nat.upnp);
+  /// none: no mapping.
+  crust::port_mapper_actor port_mapper;
+
   /// Ends the node (wakes the main thread). Thread-safe.
   std::function<void(stop_reason)> stop;
 };
@@ -105,6 +110,9 @@ struct console_state {
   /// The port last printed as `listening tcp N` (0: none), so that people
   /// see it once whether the event or the reply comes first.
   uint16_t announced_port = 0;
+
+  /// The port last given to the PORT MAPPER.
+  uint16_t mapped_port = 0;
 
   /// Tokens of our `prepare` requests (their events repeat the reply).
   uint32_t next_token = 1;

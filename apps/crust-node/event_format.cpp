@@ -176,6 +176,31 @@ std::string event_format::event(const crust::listener_started& x) const {
   return "listening tcp " + std::to_string(x.port);
 }
 
+std::string event_format::port_mapped(const crust::port_mapping& x) const {
+  auto external = x.external_address + ":" + std::to_string(x.external_port);
+  if (mode_ == output_mode::json)
+    return event_object("port_mapped")
+      .add("transport", "tcp")
+      .add("method", x.method)
+      .add_number("port", x.internal_port)
+      .add("external", external)
+      .add_number("lease_s", x.lease_seconds)
+      .str();
+  return "mapped tcp " + std::to_string(x.internal_port) + " -> " + external
+         + " (" + x.method + ")";
+}
+
+std::string event_format::port_mapping_failed(uint16_t port,
+                                              const caf::error& err) const {
+  if (mode_ == output_mode::json)
+    return event_object("port_mapping_failed")
+      .add("transport", "tcp")
+      .add_number("port", port)
+      .add_raw("error", error_json(err))
+      .str();
+  return "mapping-failed tcp " + std::to_string(port) + ": " + error_human(err);
+}
+
 std::string event_format::event(const crust::listener_failed& x) const {
   if (mode_ == output_mode::json)
     return event_object("listener_failed")

@@ -4,6 +4,7 @@
 #include "crust/messages/connection_events.hpp"
 #include "crust/messages/peer_id.hpp"
 #include "crust/messages/service_events.hpp"
+#include "crust/nat/port_mapping.hpp"
 
 #include "command.hpp"
 #include "error_text.hpp"
@@ -66,6 +67,11 @@ public:
   std::string event(const crust::bootstrap_connect& x) const;
   std::string event(const crust::bootstrap_failed& x) const;
   std::string event(const crust::bootstrap_accept& x) const;
+
+  // -- events of the PORT MAPPER (--crust.nat.upnp) -------------------------
+
+  std::string port_mapped(const crust::port_mapping& x) const;
+  std::string port_mapping_failed(uint16_t port, const caf::error& err) const;
 
   // -- command results ------------------------------------------------------
 

@@ -67,6 +67,9 @@ struct node_app_config : crust::system_config {
                                     "their size and hash are printed")
       .add<caf::timespan>("command-timeout",
                           "longest wait for one command (default: 30s)");
+    caf::config_option_adder{custom_options_, "crust.nat"}.add<bool>(
+      "upnp", "map the listening TCP port through the gateway (UPnP IGD, "
+              "then NAT-PMP) and print port_mapped (default: off)");
   }
 };
 
@@ -204,6 +207,10 @@ int run(caf::actor_system& sys, const node_app_config& cfg) {
   console_cfg.max_message_size = conf->max_message_size;
   console_cfg.listen_first = app.listen;
   console_cfg.commands = app.commands;
+  if (caf::get_or(cfg, "crust.nat.upnp", false))
+    console_cfg.port_mapper = sys.spawn<caf::detached>(
+      crust::port_mapper, crust::port_mapper_config{});
+  auto port_mapper = console_cfg.port_mapper;
   console_cfg.stop = [&waiter](crust_node::stop_reason why) {
     waiter.notify(why);
   };
@@ -228,6 +235,8 @@ int run(caf::actor_system& sys, const node_app_config& cfg) {
   std::printf("%s\n", format.stopping(to_string(reason)).c_str());
   std::fflush(stdout);
   stop_actor(sys, service);
+  // Gives the mapping back to the gateway.
+  stop_actor(sys, port_mapper);
   asio::post(io.context(), [&signals] {
     std::error_code ignored;
     signals.cancel(ignored);

@@ -5,7 +5,7 @@ the time to connect). docs/netlab.md.
 
 crust has no NAT traversal yet, so what connects is what direct TCP alone
 reaches: public listeners, and the UPnP site once crust-node mapped its
-port through miniupnpd (--crust.nat.upnp=true).
+port through miniupnpd (--crust.nat.upnp).
 
     crust_matrix.py --crust-node PATH [--emulator PATH] [--full]
         [--rtt 50ms] [--out PREFIX]
@@ -65,7 +65,7 @@ def start_nodes(lab, binary, endpoints):
     nodes = {}
     for name in endpoints:
         site = lab.site(name)
-        extra = ["--crust.nat.upnp=true"] if site.kind == "upnp" else []
+        extra = ["--crust.nat.upnp"] if site.kind == "upnp" else []
         nodes[name] = SiteNode(lab, site.hosts[0], binary, name, extra)
     for name, sn in nodes.items():
         if not sn.node.start_up(START_TIMEOUT_S):
