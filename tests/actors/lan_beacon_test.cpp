@@ -317,8 +317,10 @@ BOOST_AUTO_TEST_CASE(no_endpoints_no_answer_and_own_requests_ignored) {
 
 BOOST_AUTO_TEST_CASE(windows_are_bounded_and_config_checked) {
   auto hdl = spawn_beacon();
-  BOOST_CHECK(request_error(hdl, atom::discover_v, caf::timespan{0}));
-  BOOST_CHECK(request_error(hdl, atom::discover_v, caf::timespan{11s}));
+  BOOST_CHECK(request_error(caf::actor_cast<caf::actor>(hdl), atom::discover_v,
+                            caf::timespan{0}));
+  BOOST_CHECK(request_error(caf::actor_cast<caf::actor>(hdl), atom::discover_v,
+                            caf::timespan{11s}));
   stop(hdl);
   for (int broken = 0; broken < 4; ++broken) {
     auto bad = config;
@@ -332,7 +334,8 @@ BOOST_AUTO_TEST_CASE(windows_are_bounded_and_config_checked) {
       bad.open = nullptr;
     auto x = sys.spawn(lan_beacon, bad);
     dispatch();
-    BOOST_CHECK(request_error(x, atom::get_v, atom::stats_v));
+    BOOST_CHECK(request_error(caf::actor_cast<caf::actor>(x), atom::get_v,
+                              atom::stats_v));
   }
   auto failing = config;
   failing.open = [](datagram_handler) {
@@ -341,7 +344,8 @@ BOOST_AUTO_TEST_CASE(windows_are_bounded_and_config_checked) {
   };
   auto x = sys.spawn(lan_beacon, failing);
   dispatch();
-  BOOST_CHECK(request_error(x, atom::get_v, atom::stats_v));
+  BOOST_CHECK(
+    request_error(caf::actor_cast<caf::actor>(x), atom::get_v, atom::stats_v));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
