@@ -1,9 +1,12 @@
 #pragma once
 
 // A packet protection that encrypts nothing: `packet number | plaintext |
-// 16 zero bytes`, with the real replay window. For suites and the engine
-// fuzz target that must craft or read packets after the handshake; never
-// used outside tests. Header-only, engines only.
+// tag`, with the real replay window. The tag is a keyless checksum (FNV-1a
+// over the additional data, the packet number and the plaintext, then eight
+// zero bytes): it catches accidental corruption, as the AEAD would, while
+// anyone can compute it (`tag_of`). For suites and the engine fuzz target
+// that must craft or read packets after the handshake; never used outside
+// tests. Header-only, engines only.
 
 #include "crust/transport/noise/replay_window.hpp"
 #include "crust/transport/rudp/packet_protection.hpp"
@@ -17,17 +20,35 @@ class rudp_null_protection final : public rudp::packet_protection {
 public:
   static constexpr size_t tag_len = 16;
 
-  status seal(const_byte_span, const_byte_span plaintext,
+  /// Appends the tag of a packet to `out`.
+  static void tag_of(const_byte_span ad, uint64_t pn, const_byte_span plaintext,
+                     byte_buffer& out) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    auto mix = [&h](uint8_t x) {
+      h = (h ^ x) * 0x100000001b3ull;
+    };
+    for (auto x : ad)
+      mix(x);
+    for (int shift = 56; shift >= 0; shift -= 8)
+      mix(static_cast<uint8_t>(pn >> shift));
+    for (auto x : plaintext)
+      mix(x);
+    for (int shift = 56; shift >= 0; shift -= 8)
+      out.push_back(static_cast<uint8_t>(h >> shift));
+    out.insert(out.end(), tag_len - 8, 0);
+  }
+
+  status seal(const_byte_span ad, const_byte_span plaintext,
               byte_buffer& out) override {
     for (int shift = 56; shift >= 0; shift -= 8)
       out.push_back(static_cast<uint8_t>(next_ >> shift));
     out.insert(out.end(), plaintext.begin(), plaintext.end());
-    out.insert(out.end(), tag_len, 0);
+    tag_of(ad, next_, plaintext, out);
     ++next_;
     return {};
   }
 
-  expected<uint64_t> open(const_byte_span, const_byte_span body,
+  expected<uint64_t> open(const_byte_span ad, const_byte_span body,
                           byte_buffer& out) override {
     if (body.size() < 8 + tag_len)
       return failure{errc::malformed_message, "too short"};
@@ -36,11 +57,12 @@ public:
       pn = (pn << 8) | body[i];
     if (auto st = window_.check(pn); !st)
       return st.error();
-    for (size_t i = body.size() - tag_len; i < body.size(); ++i)
-      if (body[i] != 0)
-        return failure{errc::decrypt_failed, "tag is not zero"};
-    window_.accept(pn);
     auto plain = body.subspan(8, body.size() - 8 - tag_len);
+    byte_buffer tag;
+    tag_of(ad, pn, plain, tag);
+    if (body.subspan(body.size() - tag_len) != const_byte_span{tag})
+      return failure{errc::decrypt_failed, "wrong tag"};
+    window_.accept(pn);
     out.insert(out.end(), plain.begin(), plain.end());
     return pn;
   }

@@ -94,10 +94,11 @@ struct pair_fixture {
 byte_buffer null_packet(uint64_t dst, uint64_t pn, const byte_buffer& frames) {
   byte_buffer out;
   rudp::write_data_header(dst, out);
+  byte_buffer ad(out.begin(), out.end());
   for (int shift = 56; shift >= 0; shift -= 8)
     out.push_back(static_cast<uint8_t>(pn >> shift));
   out.insert(out.end(), frames.begin(), frames.end());
-  out.insert(out.end(), 16, 0);
+  rudp_null_protection::tag_of(ad, pn, frames, out);
   return out;
 }
 
