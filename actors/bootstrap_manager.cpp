@@ -33,6 +33,13 @@ caf::error make_failure(errc code, std::string detail) {
   return to_error(failure{code, std::move(detail)});
 }
 
+/// The error as a sentence for logs: crust's own text for crust errors.
+std::string describe(const caf::error& err) {
+  if (err && err.category() == error_category)
+    return render_error(err.code(), err.category(), err.context());
+  return to_string(err);
+}
+
 /// Dial order: cache entries first, then LAN answers, then contacts.
 int rank(candidate_source x) {
   switch (x) {
@@ -131,8 +138,10 @@ void finish_if_exhausted(self_pointer self, const caf::error& last_failure) {
                               st.report.candidates.end(), [](const auto& x) {
                                 return x.status == candidate_status::banned;
                               });
-  finish(self, make_failure(errc::no_candidates,
-                            std::to_string(banned) + " banned candidate(s)"));
+  finish(self, banned == 0 ? caf::error{errc::no_candidates}
+                           : make_failure(errc::no_candidates,
+                                          std::to_string(banned)
+                                            + " banned candidate(s)"));
 }
 
 /// One source answered: counts it, releases held candidates once the filter
@@ -176,7 +185,7 @@ void on_dial_failed(self_pointer self, const run_clock& clock, uint64_t run,
   entry.status = candidate_status::failed;
   entry.reason = err;
   log::debug("bootstrap: candidate {} failed: {}",
-             entry.candidate.peer.short_hex(), to_string(err));
+             entry.candidate.peer.short_hex(), describe(err));
   // A peer that fails or denies us is no use as a cached candidate.
   if (st.config.cache)
     self->send(st.config.cache, atom::remove_v, entry.candidate.peer);
@@ -260,7 +269,7 @@ void finish(self_pointer self, caf::error reason) {
               st.report.peer.short_hex(), st.report.remote,
               to_string(st.report.source));
   else
-    log::info("bootstrap failed: {}", to_string(reason));
+    log::info("bootstrap failed: {}", describe(reason));
   st.promise.deliver(st.report);
 }
 
@@ -352,7 +361,7 @@ void start_run(self_pointer self,
           part_done();
         },
         [part_done](caf::error& err) {
-          log::warn("bootstrap: blacklist did not answer: {}", to_string(err));
+          log::warn("bootstrap: blacklist did not answer: {}", describe(err));
           part_done();
         });
   }
@@ -366,7 +375,7 @@ void start_run(self_pointer self,
           part_done();
         },
         [part_done](caf::error& err) {
-          log::warn("bootstrap: cache did not answer: {}", to_string(err));
+          log::warn("bootstrap: cache did not answer: {}", describe(err));
           part_done();
         });
   }
@@ -383,7 +392,7 @@ void start_run(self_pointer self,
         [self, run, clock](caf::error& err) {
           if (run != self->state.run || !self->state.running)
             return;
-          log::debug("bootstrap: LAN discovery failed: {}", to_string(err));
+          log::debug("bootstrap: LAN discovery failed: {}", describe(err));
           source_done(self, clock);
         });
   }
