@@ -10,6 +10,7 @@
 #include "crust/transport/rudp/send_stream.hpp"
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <string>
 #include <utility>
@@ -559,7 +560,9 @@ bool connection::impl::seal_and_record(time_point now, sent_packet pkt,
   out.clear();
   write_data_header(remote_id, out);
   pkt.number = protection->next_packet_number();
-  byte_buffer ad(out.begin(), out.end());
+  // The header is the additional data; copied because `out` grows.
+  std::array<uint8_t, data_header_len> ad;
+  std::copy(out.begin(), out.end(), ad.begin());
   if (auto st = protection->seal(ad, plain, out); !st) {
     out.clear();
     abort(st.error(), now);

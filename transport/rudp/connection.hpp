@@ -113,7 +113,8 @@ public:
   /// Handles whatever timer is due at `now` (calling it early is harmless).
   void on_timeout(time_point now);
 
-  /// When `on_timeout` must run next; none once closed.
+  /// When `on_timeout` must run next; none once closed. A time already
+  /// past means "now" (e.g. datagrams wait to be polled).
   std::optional<time_point> next_timeout() const;
 
   /// Queues a message (at most the maximum message size) with a priority;

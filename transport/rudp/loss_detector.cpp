@@ -74,7 +74,10 @@ loss_result loss_detector::on_ack(const ack_frame& ack, time_point now) {
       }
       if (newest == nullptr || pkt->number > newest->number)
         newest = pkt;
+      // The settled record keeps its number, time and rate state; what it
+      // carried moves to the caller.
       out.acked.push_back(*pkt);
+      pkt->ranges.clear();
     }
   }
   // A claim beyond the newest tracked packet is believed only as far as

@@ -67,6 +67,14 @@ std::optional<uint64_t> peek_destination_id(const_byte_span datagram) {
   return read_u64(datagram.data() + 2);
 }
 
+std::optional<uint64_t> initial_source_id(const_byte_span datagram) {
+  auto hdr = parse_header(datagram);
+  if (!hdr || hdr->type != packet_type::handshake
+      || hdr->destination_id != no_connection_id)
+    return std::nullopt;
+  return hdr->source_id;
+}
+
 void write_handshake_packet(uint64_t destination_id, uint64_t source_id,
                             const_byte_span envelope, byte_buffer& out) {
   out.push_back(rudp_version);

@@ -63,6 +63,13 @@ expected<packet_header> parse_header(const_byte_span datagram);
 /// judging the rest; none if too short or of another version.
 std::optional<uint64_t> peek_destination_id(const_byte_span datagram);
 
+/// The source id of a datagram that opens a connection (a handshake packet
+/// for destination id 0, i.e. an initiator's message 1 or a retransmission
+/// of it); none for anything else. An endpoint creates a responder for a new
+/// (address, source id) pair and hands every such datagram of that pair to
+/// the same responder.
+std::optional<uint64_t> initial_source_id(const_byte_span datagram);
+
 /// Appends a handshake datagram carrying `envelope`.
 void write_handshake_packet(uint64_t destination_id, uint64_t source_id,
                             const_byte_span envelope, byte_buffer& out);

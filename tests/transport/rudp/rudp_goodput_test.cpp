@@ -103,6 +103,49 @@ BOOST_AUTO_TEST_CASE(loss_tolerant_keeps_most_of_a_five_percent_loss_link) {
   BOOST_CHECK_GT(tolerant.mbit_per_s, reno.mbit_per_s);
 }
 
+BOOST_AUTO_TEST_CASE(engine_cpu_report, *boost::unit_test::disabled()) {
+  // Both engines on this thread over a link without delay or rate limit:
+  // the wall-clock time is what the engines (AEAD included) and the
+  // simulator cost. Printed, never asserted.
+  const size_t total = 256 * 1024 * 1024;
+  link_config fast;
+  fast.delay = std::chrono::microseconds{50};
+  fast.queue_bytes = SIZE_MAX;
+  auto [a, b] = rudp_config_pair();
+  a.queue.max_bytes = total + 1024 * 1024;
+  rudp_sim sim(1, fast, fast, std::move(a), std::move(b));
+  size_t received = 0;
+  sim.on_event([&](int i, rudp::event& ev) {
+    if (auto* m = std::get_if<rudp::message_event>(&ev); m && i == 1)
+      received += m->payload.size();
+  });
+  BOOST_REQUIRE(sim.run_until(
+    [&] {
+      return sim.connected();
+    },
+    10s));
+  const size_t chunk = 64 * 1024;
+  for (size_t sent = 0; sent < total; sent += chunk)
+    BOOST_REQUIRE(sim.conn(0).send(1, byte_buffer(chunk, 0x5A), sim.now()));
+  auto wall_start = std::chrono::steady_clock::now();
+  auto virt_start = sim.now();
+  BOOST_REQUIRE(sim.run_until(
+    [&] {
+      return received >= total;
+    },
+    600s));
+  auto wall = std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                            - wall_start)
+                .count();
+  auto virt = std::chrono::duration<double>(sim.now() - virt_start).count();
+  std::printf("engine CPU: %zu MiB through both engines in %.2f s wall "
+              "(%.0f Mbit/s, %.1f ns per byte for sender and receiver "
+              "together); virtual goodput %.0f Mbit/s, MTU %zu\n",
+              total >> 20, wall, static_cast<double>(total) * 8 / wall / 1e6,
+              wall * 1e9 / static_cast<double>(total),
+              static_cast<double>(total) * 8 / virt / 1e6, sim.conn(0).mtu());
+}
+
 BOOST_AUTO_TEST_CASE(goodput_report, *boost::unit_test::disabled()) {
   const size_t total = 32 * 1024 * 1024;
   std::printf("rUDP engine goodput, 100 Mbit/s bottleneck (50 ms queue), "

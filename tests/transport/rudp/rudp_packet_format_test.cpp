@@ -63,6 +63,21 @@ BOOST_AUTO_TEST_CASE(handshake_headers_round_trip) {
   BOOST_CHECK_EQUAL(*peek_destination_id(pkt), 0x0102030405060708u);
 }
 
+BOOST_AUTO_TEST_CASE(only_a_first_handshake_datagram_opens_a_connection) {
+  byte_buffer first;
+  write_handshake_packet(no_connection_id, 99, byte_buffer{1, 1, 0, 1, 0},
+                         first);
+  BOOST_CHECK_EQUAL(*initial_source_id(first), 99u);
+  byte_buffer answer;
+  write_handshake_packet(99, 5, byte_buffer{1, 1, 0, 1, 0}, answer);
+  BOOST_CHECK(!initial_source_id(answer));
+  byte_buffer data;
+  write_data_header(99, data);
+  data.resize(data_packet_overhead, 0);
+  BOOST_CHECK(!initial_source_id(data));
+  BOOST_CHECK(!initial_source_id(byte_buffer{1}));
+}
+
 BOOST_AUTO_TEST_CASE(bad_headers_are_refused) {
   byte_buffer data;
   write_data_header(42, data);
