@@ -27,6 +27,9 @@ status receive_stream::on_data(uint64_t offset, const_byte_span data,
       auto gap_end = it == pending_ranges_.ranges().end()
                        ? last
                        : std::min(last, it->first);
+      if (pending_.size() >= max_pending_pieces)
+        return {errc::malformed_message,
+                "the peer sent too many out-of-order stream pieces"};
       auto piece = data.subspan(static_cast<size_t>(gap_start - offset),
                                 static_cast<size_t>(gap_end - gap_start));
       pending_.emplace(gap_start, piece.to_buffer());

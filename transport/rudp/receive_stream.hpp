@@ -23,6 +23,11 @@ struct stream_message {
 /// checked against the maximum message size before anything is allocated.
 class receive_stream {
 public:
+  /// Out-of-order pieces held at most: flow control bounds their bytes, this
+  /// bounds their bookkeeping (an honest peer sends pieces of about a
+  /// datagram, so a 4 MiB window needs a few thousand).
+  static constexpr size_t max_pending_pieces = 65536;
+
   explicit receive_stream(size_t max_message_size) noexcept
     : max_message_size_(max_message_size) {
     // nop
@@ -30,7 +35,9 @@ public:
 
   /// Takes stream bytes at `offset` and appends every message they complete
   /// to `out`. Fails with `message_too_large` when a header announces more
-  /// than the maximum (the connection must close: the peer broke the rule).
+  /// than the maximum, and with `malformed_message` beyond
+  /// `max_pending_pieces` (the connection must close: the peer broke the
+  /// rules).
   status on_data(uint64_t offset, const_byte_span data,
                  std::vector<stream_message>& out);
 

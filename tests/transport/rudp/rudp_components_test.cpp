@@ -403,3 +403,17 @@ BOOST_AUTO_TEST_CASE(receive_stream_refuses_oversized_messages) {
   BOOST_CHECK(ok.on_data(0, exact, got));
   BOOST_CHECK_EQUAL(got.size(), 1u);
 }
+
+BOOST_AUTO_TEST_CASE(receive_stream_bounds_its_out_of_order_pieces) {
+  receive_stream rx{1 << 20};
+  std::vector<stream_message> got;
+  byte_buffer one{7};
+  status st;
+  size_t offset = 10;
+  for (size_t i = 0; st && i <= receive_stream::max_pending_pieces; ++i) {
+    st = rx.on_data(offset, one, got);
+    offset += 2; // every other byte: nothing merges
+  }
+  BOOST_CHECK_EQUAL(st.code(), errc::malformed_message);
+  BOOST_CHECK_LE(rx.buffered_bytes(), receive_stream::max_pending_pieces);
+}
