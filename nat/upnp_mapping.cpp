@@ -1,5 +1,6 @@
 #include "crust/nat/upnp_mapping.hpp"
 
+#include <algorithm>
 #include <miniupnpc/miniupnpc.h>
 #include <miniupnpc/upnpcommands.h>
 #include <miniupnpc/upnperrors.h>
@@ -39,8 +40,15 @@ upnp_gateway::~upnp_gateway() = default;
 bool upnp_gateway::discover(std::chrono::milliseconds timeout) {
   igd_.reset();
   int err = 0;
-  auto* devices = upnpDiscover(static_cast<int>(timeout.count()), nullptr,
-                               nullptr, UPNP_LOCAL_PORT_ANY, 0, 2, &err);
+  // Only the IGD device types, each searched for half the time:
+  // upnpDiscover() tries more types, waiting the full delay for each.
+  const char* const igd_types[]
+    = {"urn:schemas-upnp-org:device:InternetGatewayDevice:2",
+       "urn:schemas-upnp-org:device:InternetGatewayDevice:1", nullptr};
+  auto per_type = std::max<long long>(timeout.count() / 2, 100);
+  auto* devices = upnpDiscoverDevices(igd_types, static_cast<int>(per_type),
+                                      nullptr, nullptr, UPNP_LOCAL_PORT_ANY, 0,
+                                      2, &err, 0);
   if (devices == nullptr) {
     error_ = "no UPnP device answered the SSDP search (error "
              + std::to_string(err) + ")";
