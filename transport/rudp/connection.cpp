@@ -48,6 +48,11 @@ constexpr size_t unsent_target_packets = 4;
 /// Probes sent when a PTO fires (RFC 9002 section 6.2.4 allows two).
 constexpr unsigned probes_per_pto = 2;
 
+/// CLOSE frames a graceful close sends before it gives up waiting for the
+/// acknowledgement: every byte was acknowledged already, only the peer's
+/// notice is missing, and a peer that drained its connection stays silent.
+constexpr unsigned max_close_attempts = 5;
+
 /// Consecutive PTOs after which the path counts as persistently congested
 /// (a simplification of RFC 9002 section 7.6's duration test).
 constexpr unsigned persistent_congestion_ptos = 3;
@@ -132,6 +137,7 @@ struct connection::impl {
   bool ping_pending = false;
   bool close_pending = false;
   bool close_sent = false;
+  unsigned close_attempts = 0;
   std::optional<time_point> drain_until;
 
   time_point last_received;
@@ -411,6 +417,10 @@ void connection::impl::on_lost(loss_result& res, time_point now) {
     if (pkt.carries_close && state == connection_state::closing)
       close_pending = true;
   }
+  if (close_pending && close_attempts >= max_close_attempts) {
+    finish({});
+    return;
+  }
   if (res.lost_bytes > 0)
     cc->on_loss(now, res.largest_lost_sent_time, res.lost_bytes,
                 loss.bytes_in_flight());
@@ -424,6 +434,14 @@ void connection::impl::on_pto(time_point now) {
   probes_pending = probes_per_pto;
   if (n == persistent_congestion_ptos)
     cc->on_persistent_congestion(now);
+  if (state == connection_state::closing && close_sent) {
+    // Nothing but the CLOSE is outstanding: send it again, or give up.
+    if (close_attempts >= max_close_attempts) {
+      finish({});
+      return;
+    }
+    close_pending = true;
+  }
   if (initiator() && !confirmed && hs) {
     // Perhaps message 3 was lost: data cannot be read without it.
     queue_handshake(hs->last_envelope());
@@ -648,6 +666,7 @@ bool connection::impl::build_packet(time_point now, byte_buffer& out) {
       write_close_frame(0, "", plain);
       pkt.carries_close = true;
       close_pending = false;
+      ++close_attempts;
     }
     while (plain.size() + max_stream_header + 1 < budget) {
       auto before = out_stream.sent_end();
