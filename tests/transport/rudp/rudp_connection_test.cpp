@@ -578,6 +578,29 @@ BOOST_AUTO_TEST_CASE(a_graceful_close_delivers_everything_first) {
   BOOST_CHECK(!g.b().next_timeout());
 }
 
+BOOST_AUTO_TEST_CASE(a_graceful_close_gives_up_on_a_silent_peer) {
+  pair_fixture f;
+  f.connect();
+  BOOST_REQUIRE(f.a().send(1, bytes_of("last"), f.sim->now()));
+  BOOST_REQUIRE(f.sim->run_until(
+    [&] {
+      return f.count_received(1) == 1;
+    },
+    5s));
+  f.settle();
+  // Everything was acknowledged; now the peer goes away.
+  f.sim->net().link_from(0).config().loss = 1.0;
+  auto start = f.sim->now();
+  f.a().close(f.sim->now());
+  BOOST_REQUIRE(f.sim->run_until(
+    [&] {
+      return f.closed(0) != nullptr;
+    },
+    60s));
+  BOOST_CHECK_EQUAL(f.closed(0)->reason.code, errc::none);
+  BOOST_CHECK(f.sim->now() - start < 30s); // well before the idle timeout
+}
+
 BOOST_AUTO_TEST_CASE(abort_tells_the_peer_and_drops_the_queue) {
   pair_fixture f;
   f.connect();
