@@ -31,9 +31,9 @@ START_TIMEOUT_S = 20
 MAPPING_TIMEOUT_S = 25
 
 FULL_SITES = ("pub1:public pub2:public fc:full-cone rc:restricted "
-              "prc:port-restricted sym:symmetric upnp:upnp dbl:double-nat "
-              "noudp:udp-blocked")
-FAST_ENDPOINTS = ["pub1", "pub2", "prc", "sym", "upnp", "noudp"]
+              "prc:port-restricted sym:symmetric upnp:upnp natpmp:natpmp "
+              "dbl:double-nat noudp:udp-blocked")
+FAST_ENDPOINTS = ["pub1", "pub2", "prc", "sym", "upnp", "natpmp", "noudp"]
 
 
 EXPECTED_TEXT = {True: "connected", False: "not connected",
@@ -47,7 +47,7 @@ def expected(listener_kind):
     host sent to in the last 5 minutes (an earlier attempt, another test)."""
     if listener_kind == "restricted":
         return None
-    return listener_kind in ("public", "upnp", "full-cone")
+    return listener_kind in ("public", "upnp", "natpmp", "full-cone")
 
 
 class SiteNode:
@@ -74,7 +74,8 @@ def start_nodes(lab, binary, endpoints):
     nodes = {}
     for name in endpoints:
         site = lab.site(name)
-        extra = ["--crust.nat.upnp"] if site.kind == "upnp" else []
+        extra = (["--crust.nat.upnp"]
+                 if site.kind in netlab.topology.PORT_MAPPING_KINDS else [])
         nodes[name] = SiteNode(lab, site.hosts[0], binary, name, extra)
     for name, sn in nodes.items():
         if not sn.node.start_up(START_TIMEOUT_S):
@@ -82,7 +83,7 @@ def start_nodes(lab, binary, endpoints):
                                   f"{sn.node.stderr_text()[-500:]}")
         sn.advertised = (lab.site(name).public_address, sn.node.port)
     for name, sn in nodes.items():
-        if lab.site(name).kind != "upnp":
+        if lab.site(name).kind not in netlab.topology.PORT_MAPPING_KINDS:
             continue
         ev = sn.node.wait_for(lambda e: e.get("event") in
                               ("port_mapped", "port_mapping_failed"),

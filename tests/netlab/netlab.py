@@ -367,11 +367,11 @@ class Lab:
                          "port-restricted", host_addresses, False)
         else:
             self._router(router, wan_cidr, lan, spec.kind, host_addresses,
-                         spec.kind == "upnp")
+                         spec.kind in topology.PORT_MAPPING_KINDS)
         for host in site.hosts:
             _run(["ip", "-n", host.ns, "route", "add", "default", "via",
                   f"{lan}.1"])
-        if spec.kind == "upnp":
+        if spec.kind in topology.PORT_MAPPING_KINDS:
             site.miniupnpd = self._start_miniupnpd(site, spec)
         return site
 
@@ -389,15 +389,18 @@ class Lab:
                            self.miniupnpd_path, "-d", "-f", conf, "-P",
                            pidfile], stdout=log, stderr=subprocess.STDOUT)
         log.close()
-        # Ready once its HTTP port listens (bounded wait).
+        # Ready once its NAT-PMP socket (and for UPnP, its HTTP port) is
+        # open (bounded wait).
+        probes = [["ss", "-Huln", f"sport = :{NATPMP_PORT}"]]
+        if spec.kind == "upnp":
+            probes.append(["ss", "-Htln", f"sport = :{UPNP_HTTP_PORT}"])
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise LabError(f"miniupnpd of {spec.name} exited "
                                f"({proc.returncode}); see {log.name}")
-            out = self._ns_run(site.router_ns, ["ss", "-Htln",
-                                                f"sport = :{UPNP_HTTP_PORT}"])
-            if out.strip():
+            if all(self._ns_run(site.router_ns, probe).strip()
+                   for probe in probes):
                 return proc
             time.sleep(0.1)
         raise LabError(f"miniupnpd of {spec.name} did not listen in 10 s")
@@ -430,16 +433,17 @@ class Lab:
 
 
 UPNP_HTTP_PORT = 2189
+NATPMP_PORT = 5351  # RFC 6886
 
 
 def miniupnpd_config(spec):
-    """miniupnpd.conf for a "upnp" site: its rules go into the router's own
-    inet lab table (nat_rules.py makes the chains)."""
+    """miniupnpd.conf for a "upnp" or "natpmp" site: its rules go into the
+    router's own inet lab table (nat_rules.py makes the chains)."""
     return "\n".join([
         "ext_ifname=wan",
         f"listening_ip=lan",
         f"http_port={UPNP_HTTP_PORT}",
-        "enable_upnp=yes",
+        f"enable_upnp={'yes' if spec.kind == 'upnp' else 'no'}",
         "enable_natpmp=yes",
         "secure_mode=yes",
         "system_uptime=yes",

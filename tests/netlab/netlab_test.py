@@ -6,8 +6,9 @@
    50 ms RTT between sites through the WAN emulator, and checks that the
    emulator adds the delay it was asked for;
 2. runs the reference hole-punch check for a representative set of pairs;
-3. runs crust-node's direct-connection matrix among six of its sites
-   (including the UPnP site, mapped through miniupnpd) and checks every cell;
+3. runs crust-node's direct-connection matrix among seven of its sites
+   (including the UPnP and the NAT-PMP site, mapped through miniupnpd) and
+   checks every cell;
 4. checks that the topology builder rejects bad descriptions and that
    nothing of the lab is left behind.
 
@@ -32,7 +33,8 @@ import topology  # noqa: E402
 
 SKIPPED = 77
 RTT = "50ms"
-CRUST_FAST_ENDPOINTS = ["pub1", "pub2", "prc1", "sym1", "upnp1", "noudp1"]
+CRUST_FAST_ENDPOINTS = ["pub1", "pub2", "prc1", "sym1", "upnp1", "natpmp1",
+                        "noudp1"]
 
 failures = []
 
@@ -140,10 +142,11 @@ def main():
             matrix_report.write_all(os.path.join(args.out, "crust-matrix"),
                                     matrix,
                                     f"crust direct connections (RTT {RTT})")
-            check(matrix["mappings"].get("upnp1", "").endswith("mapping")
-                  and "failed" not in matrix["mappings"]["upnp1"],
-                  f"crust-node mapped its port through miniupnpd "
-                  f"({matrix['mappings'].get('upnp1')})")
+            for site, method in (("upnp1", "upnp"), ("natpmp1", "natpmp")):
+                via = matrix["mappings"].get(site)
+                check(via == f"{method} mapping",
+                      f"crust-node in {site} mapped its port through "
+                      f"miniupnpd by {method} ({via})")
             for a, b in crust_matrix.mismatches(matrix):
                 failures.append(f"crust {a} -> {b}")
             check(not crust_matrix.mismatches(matrix),

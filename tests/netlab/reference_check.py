@@ -30,7 +30,7 @@ TEXTBOOK_KINDS = ["public", "full-cone", "restricted", "port-restricted",
                   "upnp", "symmetric"]
 SHORT = {"public": "pub", "full-cone": "fc", "restricted": "rc",
          "port-restricted": "prc", "upnp": "upnp", "symmetric": "sym",
-         "double-nat": "dbl", "udp-blocked": "noudp", "hairpin": "hp",
+         "natpmp": "natpmp", "double-nat": "dbl", "udp-blocked": "noudp", "hairpin": "hp",
          "no-hairpin": "nohp"}
 # Reaches a symmetric NAT with plain punching: the peer-reflexive address
 # gets through because these filter on the address at most.
@@ -64,7 +64,8 @@ def description(full, rtt):
         sites += [f"{SHORT[kind]}1:{kind}", f"{SHORT[kind]}2:{kind}"]
     if full:
         sites += ["dbl1:double-nat", "dbl2:double-nat"]
-    sites += ["noudp1:udp-blocked", "hp:hairpin", "nohp:no-hairpin"]
+    sites += ["natpmp1:natpmp", "noudp1:udp-blocked", "hp:hairpin",
+              "nohp:no-hairpin"]
     if rtt:
         sites.append(f"rtt={rtt}")
     return " ".join(sites)

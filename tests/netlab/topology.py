@@ -27,6 +27,7 @@ SITE_KINDS = {
                        "(plain masquerade)",
     "symmetric": "endpoint-dependent mapping, random ports",
     "upnp": "port-restricted with miniupnpd (UPnP IGD + NAT-PMP) on its LAN",
+    "natpmp": "port-restricted with miniupnpd serving NAT-PMP only",
     "double-nat": "port-restricted home NAT behind a port-restricted "
                   "carrier NAT (100.64.0.0/10)",
     "udp-blocked": "port-restricted NAT whose firewall drops outbound UDP",
@@ -34,6 +35,9 @@ SITE_KINDS = {
     "no-hairpin": "two hosts behind one port-restricted NAT that does not "
                   "hairpin",
 }
+
+# Kinds whose router runs miniupnpd.
+PORT_MAPPING_KINDS = ("upnp", "natpmp")
 
 # Kinds with two hosts behind the router.
 TWO_HOST_KINDS = ("hairpin", "no-hairpin")
