@@ -75,8 +75,11 @@ port_mapper(port_mapper_actor::stateful_pointer<port_mapper_state> self,
       st.mappings.erase(std::remove_if(st.mappings.begin(), st.mappings.end(),
                                        same_port),
                         st.mappings.end());
+      // One chain of renewals (ticks) serves every mapping.
+      auto first = st.mappings.empty();
       st.mappings.push_back(mapping);
-      schedule_renewal(mapping.lease_seconds);
+      if (first)
+        schedule_renewal(mapping.lease_seconds);
       return mapping;
     },
     [self](atom::remove, uint16_t port) {

@@ -75,7 +75,7 @@ def measure(emulator, delay_ms, seconds, pings=200):
         server = lab.site("b").hosts[0].spawn(
             [sys.executable, "-c", SERVER], stdout=subprocess.PIPE,
             text=True)
-        if netlab._read_line(server, 10).strip() != "ready":
+        if netlab.read_line(server, 10).strip() != "ready":
             raise netlab.LabError("measurement server did not start")
         done = lab.site("a").hosts[0].run(
             [sys.executable, "-c", CLIENT, lab.site("b").public_address,

@@ -162,12 +162,11 @@ class Site:
 
 class Lab:
     def __init__(self, description, emulator=None, workdir=None,
-                 miniupnpd="/usr/sbin/miniupnpd", log=None):
+                 miniupnpd="/usr/sbin/miniupnpd"):
         self.specs = topology.parse(description)
         self.description = description
         self.emulator = emulator
         self.miniupnpd_path = miniupnpd
-        self.log = log or (lambda text: None)
         self.prefix = "nl" + secrets.token_hex(3)
         self.inet_ns = f"{self.prefix}-inet"
         self.sites = {}
@@ -303,7 +302,7 @@ class Lab:
         proc = self.spawn(argv, stdout=subprocess.PIPE, stderr=log,
                           text=True)
         log.close()
-        line = _read_line(proc, timeout=10)
+        line = read_line(proc, timeout=10)
         if line.strip() != "ready":
             raise LabError(f"wan_emulator for {spec.name} did not start "
                            f"({line.strip() or 'no output'}; see "
@@ -459,7 +458,7 @@ def miniupnpd_config(spec):
     ])
 
 
-def _read_line(proc, timeout):
+def read_line(proc, timeout):
     """One line of a child's stdout within `timeout` seconds ('' if none)."""
     import selectors
     sel = selectors.DefaultSelector()

@@ -120,7 +120,7 @@ def run(lab, binary, pairs, log=print):
     server = rdv_host.spawn([binary, "rendezvous", "--port",
                              str(RENDEZVOUS_PORT), "--max-seconds", "3600"],
                             stdout=subprocess.PIPE, text=True)
-    if netlab._read_line(server, timeout=10).strip() != "ready":
+    if netlab.read_line(server, timeout=10).strip() != "ready":
         raise netlab.LabError("the rendezvous did not start")
     rows = []
     for serial, (a_text, b_text) in enumerate(pairs):
