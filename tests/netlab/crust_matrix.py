@@ -8,7 +8,8 @@ reaches: public listeners, and the UPnP site once crust-node mapped its
 port through miniupnpd (--crust.nat.upnp).
 
     crust_matrix.py --crust-node PATH [--emulator PATH] [--full]
-        [--rtt 50ms] [--out PREFIX]
+        [--rtt 50ms] [--sites DESCRIPTION] [--endpoints a,b,...]
+        [--out PREFIX]
 """
 
 import argparse
@@ -198,7 +199,12 @@ def main():
     parser.add_argument("--emulator")
     parser.add_argument("--rtt", default="0",
                         help="RTT between two sites (needs --emulator)")
-    parser.add_argument("--full", action="store_true")
+    parser.add_argument("--full", action="store_true",
+                        help="every site (default: seven of them)")
+    parser.add_argument("--sites", default=FULL_SITES,
+                        help="topology description (docs/netlab.md)")
+    parser.add_argument("--endpoints",
+                        help="comma-separated sites to run crust-node in")
     parser.add_argument("--out", default="crust-matrix",
                         help="writes PREFIX.json, PREFIX.md, PREFIX.svg")
     args = parser.parse_args()
@@ -207,11 +213,17 @@ def main():
         print(f"skipped: {reason}")
         return 77
     netlab.install_signal_handlers()
-    description = FULL_SITES
+    description = args.sites
     if args.rtt not in ("0", "0ms"):
         description += f" rtt={args.rtt}"
     with netlab.Lab(description, emulator=args.emulator) as lab:
-        endpoints = list(lab.sites) if args.full else FAST_ENDPOINTS
+        if args.endpoints:
+            endpoints = args.endpoints.split(",")
+        elif args.full or args.sites != FULL_SITES:
+            endpoints = [n for n in lab.sites if lab.site(n).kind
+                         not in netlab.topology.TWO_HOST_KINDS]
+        else:
+            endpoints = FAST_ENDPOINTS
         matrix = run(lab, args.crust_node, endpoints)
     matrix["rtt"] = args.rtt
     title = f"crust direct connections (RTT {args.rtt})"

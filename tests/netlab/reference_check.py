@@ -5,7 +5,7 @@ public host) between pairs of sites and compares with the textbook result
 (../shared/docs/nat-traversal.md §3 and §8.2; docs/netlab.md).
 
     reference_check.py --hole-punch PATH --emulator PATH [--full]
-        [--rtt 50ms] [--json FILE]
+        [--pairs prc1:sym1,...] [--rtt 50ms] [--json FILE] [--markdown FILE]
 
 Exit status 0 when every pair behaved as expected, 1 otherwise, 77 when the
 lab cannot run here."""
@@ -164,6 +164,9 @@ def main():
                         help="RTT between two sites (0 for plain veths)")
     parser.add_argument("--full", action="store_true",
                         help="every pair instead of the fast subset")
+    parser.add_argument("--pairs", help="comma-separated A:B pairs of sites "
+                        "(SITE.h2 for a second host), instead of the fast "
+                        "subset")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--markdown", help="write a table here")
     args = parser.parse_args()
@@ -175,7 +178,10 @@ def main():
     rtt = None if args.rtt in ("0", "0ms") else args.rtt
     with netlab.Lab(description(args.full, rtt),
                     emulator=args.emulator) as lab:
-        pairs = all_pairs(lab) if args.full else FAST_PAIRS
+        if args.pairs:
+            pairs = [tuple(p.split(":")) for p in args.pairs.split(",")]
+        else:
+            pairs = all_pairs(lab) if args.full else FAST_PAIRS
         rows = run(lab, args.hole_punch, pairs)
     if args.json:
         with open(args.json, "w") as f:
