@@ -87,7 +87,7 @@ goodput_result measure(double loss, sim_duration one_way,
 
 BOOST_AUTO_TEST_CASE(clean_link_is_nearly_filled) {
   auto r = measure(0, 1ms, rudp::congestion_algorithm::loss_tolerant,
-                   8 * 1024 * 1024);
+                   4 * 1024 * 1024);
   BOOST_REQUIRE(r.complete);
   BOOST_CHECK_GT(r.mbit_per_s, 80);
   BOOST_CHECK_EQUAL(r.mtu, 1452u);
@@ -95,9 +95,9 @@ BOOST_AUTO_TEST_CASE(clean_link_is_nearly_filled) {
 
 BOOST_AUTO_TEST_CASE(loss_tolerant_keeps_most_of_a_five_percent_loss_link) {
   auto tolerant = measure(0.05, 1ms, rudp::congestion_algorithm::loss_tolerant,
-                          4 * 1024 * 1024);
+                          2 * 1024 * 1024);
   auto reno = measure(0.05, 1ms, rudp::congestion_algorithm::new_reno,
-                      4 * 1024 * 1024);
+                      2 * 1024 * 1024);
   BOOST_REQUIRE(tolerant.complete && reno.complete);
   BOOST_CHECK_GT(tolerant.mbit_per_s, 60);
   BOOST_CHECK_GT(tolerant.mbit_per_s, reno.mbit_per_s);

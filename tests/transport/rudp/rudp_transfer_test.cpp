@@ -84,7 +84,7 @@ scenario make_scenario(uint64_t seed) {
   s.backward = l;
   s.algorithm = seed % 3 == 0 ? rudp::congestion_algorithm::new_reno
                               : rudp::congestion_algorithm::loss_tolerant;
-  s.target_bytes = 64 * 1024 + r.below(256 * 1024);
+  s.target_bytes = 48 * 1024 + r.below(128 * 1024);
   return s;
 }
 
