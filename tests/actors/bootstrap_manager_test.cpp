@@ -1,8 +1,11 @@
 #include "crust/actors/blacklist.hpp"
+#include "crust/actors/bootstrap_cache.hpp"
 #include "crust/actors/bootstrap_manager.hpp"
+#include "crust/actors/lan_beacon.hpp"
 #include "crust/messages/discovery.hpp"
 #include "crust/messages/interfaces.hpp"
 #include "crust/messages/type_ids.hpp"
+#include "crust/transport/codec/beacon_packet.hpp"
 
 #include "support/deterministic_fixture.hpp"
 
@@ -15,6 +18,7 @@
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -177,6 +181,27 @@ caf::behavior requester(caf::stateful_actor<requester_state>* self,
     },
   };
 }
+
+/// The LAN BEACON's socket seam, recording broadcasts.
+struct fake_transport : beacon_transport {
+  std::vector<byte_buffer> broadcasts;
+
+  void broadcast(byte_buffer bytes) override {
+    broadcasts.push_back(std::move(bytes));
+  }
+
+  void send_to(byte_buffer, endpoint) override {
+    // nop
+  }
+
+  uint16_t port() const override {
+    return 5484;
+  }
+
+  void close() override {
+    // nop
+  }
+};
 
 template<class State>
 State& state_of(const caf::actor& hdl) {
@@ -603,6 +628,68 @@ BOOST_AUTO_TEST_CASE(bad_configuration_stops_the_actor) {
   dispatch();
   BOOST_CHECK(request_error(caf::actor_cast<caf::actor>(mgr3), atom::get_v,
                             atom::report_v));
+  stop_all(mgr);
+}
+
+BOOST_AUTO_TEST_CASE(composes_with_the_real_cache_beacon_and_blacklist) {
+  // The real BOOTSTRAP CACHE (in memory), LAN BEACON (fake sockets) and
+  // BLACKLIST around the manager; only the dialer is a fake.
+  bootstrap_cache_config cache_cfg;
+  auto cache = sys.spawn(bootstrap_cache_keeper, cache_cfg);
+  caf::anon_send(cache, atom::put_v, pid(1),
+                 std::vector<std::string>{"192.0.2.1:1"});
+  caf::anon_send(cache, atom::put_v, pid(2),
+                 std::vector<std::string>{"192.0.2.2:1"});
+  auto sock = std::make_shared<fake_transport>();
+  lan_beacon_config beacon_cfg;
+  beacon_cfg.network_name = "net";
+  beacon_cfg.self = pid(99);
+  beacon_cfg.open = [sock](datagram_handler) {
+    return expected<std::shared_ptr<beacon_transport>>{sock};
+  };
+  auto beacon = sys.spawn(lan_beacon, beacon_cfg);
+  auto bl = sys.spawn(blacklist, blacklist_config{});
+  dispatch();
+  request<ban_set>(bl, atom::ban_v, std::vector<peer_id>{pid(2)});
+  config.cache = cache;
+  config.beacon = beacon;
+  config.blacklist = bl;
+  config.self = pid(99);
+  config.max_concurrent_dials = 1;
+  make_dialer(
+    {{pid(1), outcome{1s, false, errc::not_accepting}}, {pid(5), outcome{1s}}});
+  auto mgr = spawn_manager();
+  auto req = start(mgr);
+  // The LAN peer 5 answers the beacon's request within its window.
+  BOOST_REQUIRE_EQUAL(sock->broadcasts.size(), 1u);
+  auto nonce
+    = std::get<beacon::request>(*beacon::decode(sock->broadcasts[0])).nonce;
+  beacon::reply rep{beacon::hash_network_name("net"),
+                    nonce,
+                    pid(5),
+                    {*endpoint::parse("10.0.0.5:5483")}};
+  caf::anon_send(beacon, atom::received_v, *beacon::encode(rep),
+                 std::string{"10.0.0.5:40000"});
+  advance_time(2s);
+  auto& r = report_of(req);
+  BOOST_CHECK(!r.reason);
+  BOOST_CHECK(r.peer == pid(5));
+  BOOST_CHECK(r.source == candidate_source::lan);
+  // 1 (cached, most recent) was tried first and denied; 2 is banned.
+  BOOST_CHECK(peers_of(dialer_st().dialled)
+              == (std::vector<peer_id>{pid(1), pid(5)}));
+  BOOST_CHECK(is_code(entry_of(r, pid(1)).reason, errc::not_accepting));
+  BOOST_CHECK(entry_of(r, pid(2)).status == candidate_status::banned);
+  // The cache dropped the denying peer and took the LAN winner first.
+  auto cached = request<std::vector<cached_peer>>(cache, atom::get_v,
+                                                  atom::peers_v);
+  BOOST_REQUIRE_EQUAL(cached.size(), 2u);
+  BOOST_CHECK(cached[0].peer == pid(5));
+  BOOST_CHECK(cached[1].peer == pid(2));
+  for (auto x :
+       {caf::actor_cast<caf::actor>(cache), caf::actor_cast<caf::actor>(beacon),
+        caf::actor_cast<caf::actor>(bl)})
+    caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
   stop_all(mgr);
 }
 
