@@ -174,7 +174,7 @@ struct connection::impl {
     events.push_back(closed_event{std::move(reason), queue.clear()});
   }
 
-  void abort(failure reason, time_point now) {
+  void abort(failure reason, time_point) {
     if (state == connection_state::closed)
       return;
     if (protection
@@ -190,7 +190,6 @@ struct connection::impl {
       if (protection->seal(ad, frames, pkt) && pkt.size() > hdr_len)
         ready.push_back(std::move(pkt));
     }
-    (void)now;
     finish(std::move(reason));
   }
 
@@ -801,9 +800,8 @@ status connection::send(uint8_t prio, byte_buffer&& message, time_point now) {
   return d.queue.push(prio, std::move(message), now);
 }
 
-void connection::close(time_point now) {
+void connection::close(time_point) {
   auto& d = *impl_;
-  (void)now;
   if (d.state == connection_state::handshaking)
     d.finish({});
   else if (d.state == connection_state::established)

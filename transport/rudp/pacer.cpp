@@ -24,11 +24,10 @@ void pacer::refill(time_point now) noexcept {
   last_ = now;
 }
 
-bool pacer::can_send(time_point now, size_t bytes) noexcept {
+bool pacer::can_send(time_point now, size_t) noexcept {
   refill(now);
   // A packet may leave once the credit is positive; the debt it leaves
   // behind delays the next one.
-  (void)bytes;
   return credit_ > 0 || rate_ <= 0;
 }
 
