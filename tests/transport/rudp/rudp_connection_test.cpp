@@ -476,11 +476,8 @@ BOOST_AUTO_TEST_CASE(the_sender_respects_the_receivers_flow_limit) {
       }
     return true;
   };
-  size_t total = 0;
-  for (int i = 0; i < 40; ++i) {
+  for (int i = 0; i < 40; ++i)
     BOOST_REQUIRE(f.a().send(1, byte_buffer(30000, uint8_t(i)), f.sim->now()));
-    total += 30000;
-  }
   BOOST_REQUIRE(f.sim->run_until(
     [&] {
       return f.count_received(1) == 40;
