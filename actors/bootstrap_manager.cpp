@@ -46,8 +46,9 @@ int rank(candidate_source x) {
     case candidate_source::cache: return 0;
     case candidate_source::lan: return 1;
     case candidate_source::contact: return 2;
+    case candidate_source::gossip: return 3;
   }
-  return 3;
+  return 4;
 }
 
 caf::timespan remaining_budget(self_pointer self,

@@ -319,6 +319,27 @@ void connection_state::decode(const_byte_span bytes) {
       case noise::frame_event_kind::close:
         peer_closed = peer_closed_error(ev.close_reason, ev.close_text);
         break;
+      case noise::frame_event_kind::service:
+        if (!established) {
+          violation = make_error(errc::malformed_message,
+                                 "a service frame before the connection was "
+                                 "chosen");
+          return;
+        }
+        // Service frames count against the message rate: they are as cheap
+        // to send as messages and cost the receiver more.
+        if (!message_rate.take(1, now())) {
+          violation = make_error(errc::rate_exceeded,
+                                 "the peer sent more than "
+                                   + std::to_string(cfg.max_messages_per_second)
+                                   + " messages per second");
+          violation_code = close_code::rate_exceeded;
+          return;
+        }
+        ++stats.service_frames_in;
+        self->send(sink, service_frame{peer, ev.service_kind,
+                                       ev.service_body.to_buffer()});
+        break;
     }
   });
   if (closing)
@@ -381,6 +402,25 @@ void connection_state::choose() {
     if (send_choose())
       establish();
   }
+}
+
+void connection_state::send_service(uint16_t kind, const byte_buffer& body) {
+  if (!established || closing)
+    return;
+  // Ahead of the write window, as keepalives: service frames are small and
+  // bootstrap and echo answers must not wait behind a bulk transfer.
+  byte_buffer out;
+  if (auto st = codec->encoder.encode_service(kind, body, out); !st) {
+    if (st.error() == errc::message_too_large || kind == 0) {
+      log::warn("connection {}: service frame not sent: {}", cfg.remote,
+                st.error().message());
+      return;
+    }
+    lose(to_error(st.error()), false);
+    return;
+  }
+  ++stats.service_frames_out;
+  write(std::move(out));
 }
 
 void connection_state::establish() {
@@ -633,6 +673,9 @@ connection(connection_actor::stateful_pointer<connection_state> self,
     },
     [self](atom::choose) {
       self->state.choose();
+    },
+    [self](atom::service, uint16_t kind, const std::vector<uint8_t>& body) {
+      self->state.send_service(kind, body);
     },
     [self](atom::close) {
       self->state.close(code_of(close_code::normal),

@@ -254,6 +254,9 @@ struct connection_state {
   /// connection).
   void choose();
 
+  /// Writes a service frame at once (ignored before the choice).
+  void send_service(uint16_t kind, const byte_buffer& body);
+
   /// True if our peer id is the larger: we pick the connection.
   bool leads() const;
 

@@ -87,8 +87,8 @@ bool service_state::whitelisted(const std::string& ip) const {
   });
 }
 
-void service_state::dial(const peer_id& peer, const endpoint& addr,
-                         uint64_t attempt) {
+caf::actor_addr service_state::dial(const peer_id& peer, const endpoint& addr,
+                                    uint64_t attempt) {
   auto cc = make_connection_config(noise::role::initiator);
   cc.expected_peer = peer;
   cc.remote = to_string(addr);
@@ -110,6 +110,7 @@ void service_state::dial(const peer_id& peer, const endpoint& addr,
   entry.peer = peer;
   entry.attempt = attempt;
   connections.emplace(conn.address(), std::move(entry));
+  return conn.address();
 }
 
 void service_state::start_connect(const peer_id& peer,
@@ -202,6 +203,15 @@ void service_state::on_down(const caf::actor_addr& who,
   }
   auto entry = std::move(i->second);
   connections.erase(i);
+  if (entry.probe != 0) {
+    if (auto j = probes.find(entry.probe);
+        j != probes.end() && --j->second.dials == 0)
+      finish_probe(entry.probe,
+                   make_error(errc::not_reachable,
+                              "no advertised address answered: "
+                                + self->home_system().render(reason)));
+    return;
+  }
   log::debug("{}: connection {} ({}) ended: {}", id.short_hex(), entry.remote,
              entry.initiated ? "dialled" : "accepted",
              self->home_system().render(reason));
@@ -250,7 +260,7 @@ void service_state::check_connect(const peer_id& peer) {
   bool candidates_left
     = std::any_of(connections.begin(), connections.end(), [&](const auto& kvp) {
         const auto& x = kvp.second;
-        return !x.retired
+        return !x.retired && x.probe == 0
                && (x.peer == peer || (!x.initiated && !x.authenticated));
       });
   if (candidates_left)
@@ -283,6 +293,19 @@ void service_state::on_authenticated(const caf::actor_addr& who,
   auto& entry = i->second;
   entry.authenticated = true;
   entry.peer = ev.peer;
+  if (entry.probe != 0) {
+    // The peer answered at an address it advertised: that is all a probe
+    // asks. Its side sees a duplicate and forgets it.
+    auto probe = entry.probe;
+    entry.probe = 0;
+    entry.retired = true;
+    entry.peer.reset();
+    self->send(entry.handle, atom::close_v,
+               static_cast<uint16_t>(close_code::duplicate),
+               std::string{"reachability probe"});
+    finish_probe(probe, caf::error{});
+    return;
+  }
   if (ev.peer == id) {
     self->send(entry.handle, atom::close_v,
                static_cast<uint16_t>(close_code::normal),
@@ -372,6 +395,7 @@ void service_state::on_established(const caf::actor_addr& who,
   log::info("connected to {} at {} ({})", peer.short_hex(), entry.remote,
             entry.initiated ? "dialled" : "accepted");
   publish(connect_success{peer, entry.remote, "tcp", entry.initiated});
+  on_peer_connected(peer);
 }
 
 void service_state::retire(const caf::actor_addr& who) {
@@ -387,6 +411,9 @@ void service_state::close_peer(const peer_id& peer, close_code code,
                                const std::string& text,
                                const caf::error& reason) {
   bool was_connected = active.erase(peer) > 0;
+  if (was_connected)
+    on_peer_gone(peer, reason ? reason
+                              : make_error(errc::peer_closed, "disconnected"));
   for (auto& [addr, entry] : connections) {
     if (entry.peer != peer)
       continue;
@@ -471,6 +498,7 @@ expected<uint16_t> service_state::start_listening() {
     for (const auto& ep : info->pub.endpoints)
       ev.endpoints.push_back(to_string(ep));
   publish(ev);
+  advertise();
   return port;
 }
 
@@ -480,6 +508,7 @@ void service_state::stop_listening() {
   listener->close();
   listener.reset();
   port = 0;
+  advertise();
 }
 
 void service_state::on_accepted(std::shared_ptr<tcp_stream> stream) {
@@ -545,6 +574,12 @@ void service_state::shutdown() {
   connecting.clear();
   if (owns_blacklist && blacklist)
     caf::anon_send_exit(blacklist, caf::exit_reason::user_shutdown);
+  // The cache writes its file on the way out.
+  for (auto hdl : {caf::actor_cast<caf::actor>(manager),
+                   caf::actor_cast<caf::actor>(beacon),
+                   caf::actor_cast<caf::actor>(cache)})
+    if (hdl)
+      caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
 }
 
 service_state::~service_state() {
@@ -579,6 +614,17 @@ service(service_actor::stateful_pointer<service_state> self,
   }
   self->send(init.blacklist, atom::subscribe_v,
              caf::actor_cast<blacklist_sink_actor>(self));
+  if (init.cfg.cache) {
+    auto cc = *init.cfg.cache;
+    cc.pinger = caf::actor_cast<peer_pinger_actor>(self);
+    init.cache = self->home_system().spawn(bootstrap_cache_keeper, cc);
+  }
+  if (init.cfg.beacon) {
+    auto bc = *init.cfg.beacon;
+    bc.self = init.id;
+    bc.network_name = init.cfg.node.network_name;
+    init.beacon = self->home_system().spawn(lan_beacon, bc);
+  }
   self->set_down_handler([self](caf::down_msg& dm) {
     self->state.on_down(dm.source, dm.reason);
   });
@@ -722,6 +768,63 @@ service(service_actor::stateful_pointer<service_state> self,
     [self](atom::get, atom::blacklist) {
       return self->state.blacklist;
     },
+    // -- discovery (actors/service_discovery.cpp) ----------------------------
+    [self](atom::bootstrap) -> caf::result<bootstrap_report> {
+      auto rp = self->make_response_promise<bootstrap_report>();
+      self->state.run_bootstrap(rp);
+      return rp;
+    },
+    [self](atom::get, atom::report) -> caf::result<bootstrap_report> {
+      auto& st = self->state;
+      if (!st.manager)
+        return bootstrap_report{};
+      return self->delegate(st.manager, atom::get_v, atom::report_v);
+    },
+    [self](atom::get, atom::echo,
+           const peer_id& peer) -> caf::result<std::string> {
+      auto rp = self->make_response_promise<std::string>();
+      self->state.start_echo(peer, rp);
+      return rp;
+    },
+    [self](atom::get, atom::gossip) {
+      auto& st = self->state;
+      std::vector<bootstrap_candidate> out;
+      for (const auto& [peer, entry] : st.learned)
+        if (st.active.count(peer) == 0)
+          out.push_back(bootstrap_candidate{peer, entry.endpoints,
+                                            candidate_source::gossip});
+      return out;
+    },
+    [self](atom::put, atom::bootstrap, bool on) {
+      auto& st = self->state;
+      return std::exchange(st.accept_bootstrap, on);
+    },
+    [self](atom::dial,
+           const bootstrap_candidate& cand) -> caf::result<bootstrap_connect> {
+      auto rp = self->make_response_promise<bootstrap_connect>();
+      self->state.start_bootstrap(cand, rp);
+      return rp;
+    },
+    [self](atom::cancel, const peer_id& peer) {
+      auto& st = self->state;
+      auto i = st.bootstrapping.find(peer);
+      if (i == st.bootstrapping.end())
+        return;
+      bool keep = i->second.was_connected;
+      st.finish_bootstrap(peer, make_error(errc::cancelled,
+                                           "the bootstrap no longer needs it"));
+      if (!keep)
+        st.close_peer(peer, close_code::normal, "bootstrap cancelled",
+                      caf::error{});
+    },
+    [self](atom::ping, const cached_peer& cp) -> caf::result<bool> {
+      auto rp = self->make_response_promise<bool>();
+      self->state.ping(cp, rp);
+      return rp;
+    },
+    [self](atom::timeout, atom::dial, uint64_t n) {
+      self->state.on_deadline(n);
+    },
     [self](atom::accepted, std::shared_ptr<tcp_stream>& stream) {
       self->state.on_accepted(std::move(stream));
     },
@@ -735,6 +838,9 @@ service(service_actor::stateful_pointer<service_state> self,
     [self](new_message& ev) {
       self->state.publish(std::move(ev));
     },
+    [self](const service_frame& ev) {
+      self->state.on_service_frame(sender_of(self), ev);
+    },
     [self](lost_peer& ev) {
       auto& st = self->state;
       auto who = sender_of(self);
@@ -745,6 +851,7 @@ service(service_actor::stateful_pointer<service_state> self,
       st.active.erase(i);
       log::info("lost peer {}: {}", ev.peer.short_hex(),
                 self->home_system().render(ev.reason));
+      st.on_peer_gone(ev.peer, ev.reason);
       st.publish(ev);
     },
     [self](peer_misbehaved& ev) {
@@ -760,6 +867,7 @@ service(service_actor::stateful_pointer<service_state> self,
       auto i = st.active.find(ev.peer);
       if (i != st.active.end() && i->second == who) {
         st.active.erase(i);
+        st.on_peer_gone(ev.peer, ev.reason);
         st.publish(lost_peer{ev.peer, ev.reason});
       }
       st.count_misbehaviour(ev.peer, ip);

@@ -1,6 +1,9 @@
 #pragma once
 
+#include "crust/actors/bootstrap_cache.hpp"
+#include "crust/actors/bootstrap_manager.hpp"
 #include "crust/actors/connection.hpp"
+#include "crust/actors/lan_beacon.hpp"
 #include "crust/messages/config.hpp"
 #include "crust/messages/interfaces.hpp"
 #include "crust/messages/peer_id.hpp"
@@ -52,6 +55,26 @@ struct service_config {
   /// Dials an endpoint; empty means TCP through `io`.
   dial_function dial;
 
+  /// Hard-coded contacts (`PEERID@host:port`) for `bootstrap`; they never
+  /// enter the cache.
+  std::vector<std::string> contacts;
+
+  /// The BOOTSTRAP CACHE the SERVICE spawns (its pinger is the SERVICE);
+  /// none: no cache.
+  std::optional<bootstrap_cache_config> cache;
+
+  /// The LAN BEACON the SERVICE spawns (it advertises where we listen);
+  /// none: no LAN discovery.
+  std::optional<lan_beacon_config> beacon;
+
+  /// A bootstrap run's budget and its cap on dials at once.
+  caf::timespan bootstrap_budget = std::chrono::seconds{10};
+  size_t max_bootstrap_dials = 8;
+
+  /// The addresses we tell peers we listen on; empty means those of our
+  /// listener (tests over the in-memory network set them).
+  std::vector<endpoint> advertise;
+
   /// Fixed ephemeral keys for tests; empty means fresh random ones.
   std::function<expected<noise::keypair>()> ephemeral_source;
 };
@@ -76,6 +99,47 @@ struct connection_entry {
   /// The connect attempt this dial belongs to (0: none). A dial can outlive
   /// its attempt and must not count against the next one.
   uint64_t attempt = 0;
+  /// The reachability probe this dial is part of (0: none). A probe only
+  /// authenticates the peer at an address and is closed at once.
+  uint64_t probe = 0;
+};
+
+/// A bootstrap dial (the SERVICE as BOOTSTRAP DIALER): connecting, then
+/// waiting for the peer's grant or denial.
+struct pending_bootstrap {
+  caf::typed_response_promise<bootstrap_connect> rp;
+  /// Names its deadline.
+  uint64_t deadline = 0;
+  /// True once the request went out (the connection is up).
+  bool requested = false;
+  /// True if we were connected before the bootstrap (a cancel keeps it).
+  bool was_connected = false;
+};
+
+/// A reachability probe of a peer that asked us for a bootstrap as a node:
+/// we dial the addresses it advertises; the first that authenticates the
+/// peer proves it.
+struct reachability_probe {
+  peer_id peer;
+  /// Dials still running.
+  size_t dials = 0;
+  /// Names its deadline.
+  uint64_t deadline = 0;
+};
+
+/// An echo request waiting for the peer's answer.
+struct pending_echo {
+  peer_id peer;
+  caf::typed_response_promise<std::string> rp;
+};
+
+/// A peer learned by gossip: a dial candidate, never trusted beyond that.
+struct gossip_entry {
+  std::vector<std::string> endpoints;
+  /// Who told us.
+  peer_id source;
+  /// Insertion order, for evicting the oldest.
+  uint64_t serial = 0;
 };
 
 /// A `connect` request waiting for its outcome.
@@ -152,6 +216,37 @@ struct service_state {
   /// Source of pending_connect::attempt.
   uint64_t last_attempt = 0;
 
+  // -- discovery (actors/service_discovery.cpp) -------------------------------
+
+  /// Whether peers may bootstrap off us (`put, bootstrap`).
+  bool accept_bootstrap = true;
+
+  /// Ours (spawned at start, ended with us); none when not configured.
+  bootstrap_cache_actor cache;
+  lan_beacon_actor beacon;
+
+  /// Spawned at the first `bootstrap`.
+  bootstrap_manager_actor manager;
+
+  /// Bootstrap dials by peer.
+  std::map<peer_id, pending_bootstrap> bootstrapping;
+
+  /// Reachability probes by id (connection_entry::probe).
+  std::map<uint64_t, reachability_probe> probes;
+
+  /// Echo requests by nonce.
+  std::map<uint64_t, pending_echo> echoes;
+
+  /// The addresses each connected peer says it listens on (the first entry
+  /// of its gossip).
+  std::map<peer_id, std::vector<std::string>> peer_listen_endpoints;
+
+  /// Peers learned by gossip.
+  std::map<peer_id, gossip_entry> learned;
+
+  /// Source of deadline ids, probe ids, echo nonces and gossip serials.
+  uint64_t last_serial = 0;
+
   uint64_t accepted_total = 0;
   uint64_t dialled_total = 0;
   uint64_t refused_total = 0;
@@ -180,7 +275,8 @@ struct service_state {
   bool whitelisted(const std::string& ip) const;
 
   /// Dials `addr` expecting `peer`; registers the connection.
-  void dial(const peer_id& peer, const endpoint& addr, uint64_t attempt);
+  caf::actor_addr dial(const peer_id& peer, const endpoint& addr,
+                       uint64_t attempt);
 
   /// Starts a connect to `peer` at `addrs` for `rp`.
   void start_connect(const peer_id& peer, const std::vector<endpoint>& addrs,
@@ -231,6 +327,70 @@ struct service_state {
 
   /// Closes everything (the SERVICE is ending); see the destructor.
   void shutdown();
+
+  // -- discovery (actors/service_discovery.cpp) -------------------------------
+
+  /// Where we tell peers we listen: every address of our connection info,
+  /// or `cfg.advertise` when set.
+  std::vector<std::string> advertised_endpoints() const;
+
+  /// A service frame arrived over the established connection `who`.
+  void on_service_frame(const caf::actor_addr& who, const service_frame& ev);
+
+  /// Sends a service frame to the established connection of `peer`.
+  void send_service(const peer_id& peer, uint16_t kind, byte_buffer body);
+
+  /// A connection to `peer` was established (not a replacement): tells it
+  /// who we are and whom we know, and goes on with a bootstrap dial.
+  void on_peer_connected(const peer_id& peer);
+
+  /// `peer` is gone: fails its echoes and bootstrap dial.
+  void on_peer_gone(const peer_id& peer, const caf::error& reason);
+
+  /// Starts a bootstrap dial of `cand` for `rp`.
+  void start_bootstrap(const bootstrap_candidate& cand,
+                       caf::typed_response_promise<bootstrap_connect> rp);
+
+  /// Ends the bootstrap dial of `peer` with `reason` (none: granted).
+  void finish_bootstrap(const peer_id& peer, caf::error reason);
+
+  /// Answers a bootstrap request of `peer` (grant, deny, or probe first).
+  void on_bootstrap_request(const peer_id& peer, const std::string& ip,
+                            const byte_buffer& body);
+
+  /// Grants or denies `peer`'s bootstrap (`reason` none: granted).
+  void answer_bootstrap(const peer_id& peer, bool client, caf::error reason);
+
+  /// Starts a reachability probe of `peer` at `endpoints`.
+  void start_probe(const peer_id& peer, const std::vector<std::string>& eps);
+
+  /// The probe `id` ended: reachable or not (with the reason).
+  void finish_probe(uint64_t id, caf::error reason);
+
+  /// Records the contacts of `peer`'s gossip.
+  void on_gossip(const peer_id& peer, const byte_buffer& body);
+
+  /// Asks `peer` for the address it sees us at.
+  void start_echo(const peer_id& peer,
+                  caf::typed_response_promise<std::string> rp);
+
+  /// Runs one bootstrap for `rp` and announces its outcome.
+  void run_bootstrap(caf::typed_response_promise<bootstrap_report> rp);
+
+  /// Tells the LAN BEACON where we listen now.
+  void advertise();
+
+  /// Answers `rp` whether the cached peer answers an echo.
+  void ping(const cached_peer& cp, caf::typed_response_promise<bool> rp);
+
+  /// Deadline `n` passed (bootstrap grant, probe or echo).
+  void on_deadline(uint64_t n);
+
+  /// Deadlines by id: what each one ends.
+  std::map<uint64_t, std::function<void()>> deadlines;
+
+  /// Calls `f` after `delay` unless cancelled (by erasing its id).
+  uint64_t arm_deadline(caf::timespan delay, std::function<void()> f);
 };
 
 /// Spawn function of the SERVICE.

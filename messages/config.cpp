@@ -37,6 +37,10 @@ constexpr std::string_view opt_ban_after = "crust.ban-after-misbehaviours";
 constexpr std::string_view opt_ban_duration = "crust.ban-duration";
 constexpr std::string_view opt_whitelist = "crust.whitelist";
 constexpr std::string_view opt_client_whitelist = "crust.client-whitelist";
+constexpr std::string_view opt_accept_bootstrap = "crust.accept-bootstrap";
+constexpr std::string_view opt_client = "crust.client";
+constexpr std::string_view opt_reachability_timeout
+  = "crust.reachability-timeout";
 
 failure bad_option(std::string_view option, std::string what) {
   std::string detail{option};
@@ -96,6 +100,20 @@ status read_timespan(const caf::settings& content, std::string_view name,
     return bad_option(name, "must be a duration such as 10s or 500ms, got "
                               + caf::to_string(*value));
   out = *span;
+  return {};
+}
+
+/// Reads a boolean option; leaves `out` alone if absent.
+status read_bool(const caf::settings& content, std::string_view name,
+                 bool& out) {
+  auto value = caf::get_if(&content, name);
+  if (value == nullptr)
+    return {};
+  auto flag = caf::get_if<bool>(value);
+  if (!flag)
+    return bad_option(name,
+                      "must be true or false, got " + caf::to_string(*value));
+  out = *flag;
   return {};
 }
 
@@ -167,6 +185,8 @@ status validate(const node_config& x) {
   if (auto st = positive(opt_queue_expiry, x.queue_expiry); !st)
     return st;
   if (auto st = positive(opt_ban_duration, x.ban_duration); !st)
+    return st;
+  if (auto st = positive(opt_reachability_timeout, x.reachability_timeout); !st)
     return st;
   if (x.inactivity_timeout <= x.heartbeat_interval)
     return bad_option(opt_inactivity_timeout,
@@ -240,7 +260,13 @@ void add_node_options(caf::config_option_set& opts) {
     .add<std::vector<std::string>>("client-whitelist",
                                    "IP addresses of clients that may "
                                    "bootstrap off us; empty = all "
-                                   "(default)");
+                                   "(default)")
+    .add<bool>("accept-bootstrap", "let peers bootstrap off us (default: true)")
+    .add<bool>("client",
+               "bootstrap as a client that only dials out (default: false)")
+    .add<caf::timespan>("reachability-timeout",
+                        "how long a bootstrapping node has to answer our "
+                        "connect back (default: 3s)");
 }
 
 void add_node_options(caf::actor_system_config& cfg) {
@@ -272,7 +298,8 @@ expected<node_config> read_node_config(const caf::actor_system_config& cfg) {
         std::pair{opt_heartbeat_interval, &result.heartbeat_interval},
         std::pair{opt_inactivity_timeout, &result.inactivity_timeout},
         std::pair{opt_queue_expiry, &result.queue_expiry},
-        std::pair{opt_ban_duration, &result.ban_duration}})
+        std::pair{opt_ban_duration, &result.ban_duration},
+        std::pair{opt_reachability_timeout, &result.reachability_timeout}})
     if (auto st = read_timespan(content, name, *out); !st)
       return st.error();
   if (auto st = read_integer(content, opt_max_queued_bytes, 1, int_max,
@@ -306,6 +333,11 @@ expected<node_config> read_node_config(const caf::actor_system_config& cfg) {
                                  result.client_whitelist);
       !st)
     return st.error();
+  for (auto [name, out] :
+       {std::pair{opt_accept_bootstrap, &result.accept_bootstrap},
+        std::pair{opt_client, &result.client}})
+    if (auto st = read_bool(content, name, *out); !st)
+      return st.error();
   if (auto st = validate(result); !st)
     return st.error();
   return result;

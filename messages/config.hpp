@@ -92,6 +92,17 @@ struct node_config {
   /// IP addresses of clients that may bootstrap off us; empty means every
   /// address.
   std::vector<std::string> client_whitelist;
+
+  /// Whether peers may bootstrap off us (`crust.accept-bootstrap`).
+  bool accept_bootstrap = true;
+
+  /// We bootstrap as a client (only dial out; nobody tests that we are
+  /// reachable) instead of as a node (`crust.client`).
+  bool client = false;
+
+  /// How long a bootstrapping node has to prove it is reachable at the
+  /// addresses it advertises (connect back).
+  caf::timespan reachability_timeout = std::chrono::seconds{3};
 };
 
 /// Checks every field of `x`. Fails with `errc::invalid_config` and a detail

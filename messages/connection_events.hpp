@@ -86,6 +86,20 @@ typename Inspector::result_type inspect(Inspector& f, new_message& x) {
   return f(caf::meta::type_name("new_message"), x.peer, x.payload, x.priority);
 }
 
+/// A service frame from `peer` (bootstrap, echo, gossip: the kinds and
+/// bodies are in transport/codec/service_message.hpp). Only after the
+/// connection was chosen.
+struct service_frame {
+  peer_id peer;
+  uint16_t kind = 0;
+  std::vector<uint8_t> body;
+};
+
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, service_frame& x) {
+  return f(caf::meta::type_name("service_frame"), x.peer, x.kind, x.body);
+}
+
 /// The connection to `peer` ended without a local `close`: the peer closed
 /// it, the transport failed, or nothing arrived within the inactivity
 /// timeout. The CONNECTION terminates right after sending this, with
@@ -170,6 +184,9 @@ struct connection_stats {
   uint64_t messages_out = 0;
   uint64_t keepalives_in = 0;
   uint64_t keepalives_out = 0;
+  /// Service frames (bootstrap, echo, gossip).
+  uint64_t service_frames_in = 0;
+  uint64_t service_frames_out = 0;
   /// Messages and payload bytes waiting in the send queues.
   uint64_t queued_messages = 0;
   uint64_t queued_bytes = 0;
@@ -185,8 +202,9 @@ typename Inspector::result_type inspect(Inspector& f, connection_stats& x) {
   return f(caf::meta::type_name("connection_stats"), x.peer, x.remote,
            x.initiated, x.connected, x.established, x.bytes_in, x.bytes_out,
            x.messages_in, x.messages_out, x.keepalives_in, x.keepalives_out,
-           x.queued_messages, x.queued_bytes, x.unflushed_bytes,
-           x.dropped_messages, x.dropped_bytes);
+           x.service_frames_in, x.service_frames_out, x.queued_messages,
+           x.queued_bytes, x.unflushed_bytes, x.dropped_messages,
+           x.dropped_bytes);
 }
 
 } // namespace crust

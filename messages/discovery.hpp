@@ -23,14 +23,17 @@ enum class candidate_source : uint8_t {
   lan,
   /// A hard-coded contact.
   contact,
+  /// Learned from a connected peer's gossip.
+  gossip,
 };
 
-/// "cache", "lan" or "contact".
+/// "cache", "lan", "contact" or "gossip".
 constexpr std::string_view to_string(candidate_source x) noexcept {
   switch (x) {
     case candidate_source::cache: return "cache";
     case candidate_source::lan: return "lan";
     case candidate_source::contact: return "contact";
+    case candidate_source::gossip: return "gossip";
   }
   return "unknown";
 }

@@ -96,6 +96,8 @@ using connection_sink_actor = caf::typed_actor<
   caf::reacts_to<established>,
   // A complete message arrived.
   caf::reacts_to<new_message>,
+  // A service frame arrived (bootstrap, echo, gossip).
+  caf::reacts_to<service_frame>,
   // The established connection ended (peer closed, transport failed,
   // silence, a ban).
   caf::reacts_to<lost_peer>,
@@ -124,6 +126,9 @@ using connection_actor = caf::typed_actor<
   // the queue's byte limit would be exceeded and with `message_too_large`
   // (after a `message_too_large` event handing the message back).
   caf::replies_to<atom::send, uint8_t, std::vector<uint8_t>>::with<uint64_t>,
+  // Sends a service frame of a kind (nonzero) with its body (at most
+  // 8192 bytes), ahead of queued messages; ignored unless established.
+  caf::reacts_to<atom::service, uint16_t, std::vector<uint8_t>>,
   // We (the larger peer id) keep this connection: sends a choose frame and
   // becomes established. Ignored unless authenticated and not yet chosen.
   caf::reacts_to<atom::choose>,
@@ -198,6 +203,35 @@ using service_actor = caf::typed_actor<
   caf::replies_to<atom::get, atom::stats>::with<service_stats>,
   // The BLACKLIST; bans made there disconnect at once.
   caf::replies_to<atom::get, atom::blacklist>::with<blacklist_actor>,
+  // Runs one bootstrap: the cache (most recent first), LAN beacon answers
+  // and the hard-coded contacts, minus the blacklist, in parallel up to a
+  // cap, within a budget; the first grant wins. Answers the report (also
+  // `bootstrap_connect` or `bootstrap_failed`); `bootstrap_running` while
+  // one runs.
+  caf::replies_to<atom::bootstrap>::with<bootstrap_report>,
+  // The report of the running or the last bootstrap (reasons per
+  // candidate).
+  caf::replies_to<atom::get, atom::report>::with<bootstrap_report>,
+  // Asks a connected peer which address it sees us at (echo); answers the
+  // endpoint text, or `peer_not_found`, `handshake_timeout` (no answer).
+  caf::replies_to<atom::get, atom::echo, peer_id>::with<std::string>,
+  // Peers our peers told us they were directly connected to (gossip):
+  // dial candidates only, minus connected peers and ourselves.
+  caf::replies_to<atom::get,
+                  atom::gossip>::with<std::vector<bootstrap_candidate>>,
+  // Switches accept-bootstrap; answers the previous setting.
+  caf::replies_to<atom::put, atom::bootstrap, bool>::with<bool>,
+  // As a BOOTSTRAP DIALER: connects to the candidate and asks it for a
+  // bootstrap grant (as a node or a client, `crust.client`).
+  caf::replies_to<atom::dial, bootstrap_candidate>::with<bootstrap_connect>,
+  // As a BOOTSTRAP DIALER: the bootstrap no longer needs `peer`.
+  caf::reacts_to<atom::cancel, peer_id>,
+  // As a PEER PINGER: true if the cached peer answers an echo (over the
+  // connection we have, or over one made for the ping and closed after).
+  caf::replies_to<atom::ping, cached_peer>::with<bool>,
+  // INTERNAL: deadline number `n` of a bootstrap grant, a reachability
+  // probe or an echo.
+  caf::reacts_to<atom::timeout, atom::dial, uint64_t>,
   // INTERNAL: the listener accepted a TCP connection.
   caf::reacts_to<atom::accepted, std::shared_ptr<tcp_stream>>>::
   extend_with<connection_sink_actor>::extend_with<blacklist_sink_actor>;

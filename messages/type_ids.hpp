@@ -85,6 +85,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(crust, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(crust, (crust::message_too_large))
   CAF_ADD_TYPE_ID(crust, (crust::connection_stats))
   CAF_ADD_TYPE_ID(crust, (std::shared_ptr<crust::tcp_stream>))
+  CAF_ADD_TYPE_ID(crust, (crust::service_frame))
 
   /// Bytes for a BYTE PIPE to write.
   CAF_ADD_ATOM(crust, crust::atom, write, "write")
@@ -108,6 +109,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(crust, caf::first_custom_type_id)
   CAF_ADD_ATOM(crust, crust::atom, choose, "choose")
   /// Names the send-queue expiry timer in a `timeout`.
   CAF_ADD_ATOM(crust, crust::atom, expiry, "expiry")
+  /// Sends a service frame (crust's own messages between SERVICES).
+  CAF_ADD_ATOM(crust, crust::atom, service, "service")
 
   // -- SERVICE (messages/service_events.hpp) ----------------------------------
 
@@ -142,11 +145,16 @@ CAF_BEGIN_TYPE_ID_BLOCK(crust, caf::first_custom_type_id)
   CAF_ADD_ATOM(crust, crust::atom, peers, "peers")
   /// Selects the BLACKLIST in a `get` request.
   CAF_ADD_ATOM(crust, crust::atom, blacklist, "blacklist")
+  /// Asks a peer which address it sees us at.
+  CAF_ADD_ATOM(crust, crust::atom, echo, "echo")
+  /// Selects the peers learned by gossip in a `get` request.
+  CAF_ADD_ATOM(crust, crust::atom, gossip, "gossip")
 
   // -- BOOTSTRAP MANAGER, LAN BEACON, BOOTSTRAP CACHE (messages/discovery.hpp)
 
   CAF_ADD_TYPE_ID(crust, (std::vector<std::string>))
   CAF_ADD_TYPE_ID(crust, (crust::bootstrap_candidate))
+  CAF_ADD_TYPE_ID(crust, (std::vector<crust::bootstrap_candidate>))
   CAF_ADD_TYPE_ID(crust, (crust::candidate_report))
   CAF_ADD_TYPE_ID(crust, (crust::bootstrap_report))
   CAF_ADD_TYPE_ID(crust, (crust::beacon_peer))

@@ -31,6 +31,10 @@ constexpr verb_info verbs[] = {
   {command_kind::unban, "unban", "unban PEER|IP"},
   {command_kind::bans, "bans", "bans"},
   {command_kind::stats, "stats", "stats"},
+  {command_kind::bootstrap, "bootstrap", "bootstrap"},
+  {command_kind::learned, "learned", "learned"},
+  {command_kind::connect_learned, "connect-learned", "connect-learned"},
+  {command_kind::echo, "echo", "echo PEER"},
   {command_kind::help, "help", "help"},
   {command_kind::quit, "quit", "quit"},
 };
@@ -205,6 +209,9 @@ parsed_line parse_line(std::string_view line) {
     case command_kind::peers:
     case command_kind::bans:
     case command_kind::stats:
+    case command_kind::bootstrap:
+    case command_kind::learned:
+    case command_kind::connect_learned:
     case command_kind::help:
     case command_kind::quit:
       if (!rest.empty())
@@ -239,7 +246,8 @@ parsed_line parse_line(std::string_view line) {
       cmd.argument = std::string{rest};
       return done(std::move(cmd));
     }
-    case command_kind::disconnect: {
+    case command_kind::disconnect:
+    case command_kind::echo: {
       auto peer = next_word(rest);
       if (peer.empty())
         return fail(cmd.kind, "missing PEER");

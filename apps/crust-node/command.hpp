@@ -26,6 +26,10 @@ enum class command_kind {
   unban,
   bans,
   stats,
+  bootstrap,
+  learned,
+  connect_learned,
+  echo,
   help,
   quit,
 };

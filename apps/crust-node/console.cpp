@@ -258,6 +258,69 @@ void console_state::execute(const command& cmd) {
           },
           on_error);
       return;
+    case command_kind::bootstrap:
+      // The manager ends every run within its budget; its report answers.
+      bootstrapping = true;
+      self->request(cfg.service, caf::infinite, atom::bootstrap_v)
+        .then(
+          [s = self](const crust::bootstrap_report& x) {
+            s->state.bootstrapping = false;
+            if (x.reason) {
+              s->state.fail(x.reason);
+              return;
+            }
+            s->state.found_by[x.peer] = std::string{to_string(x.source)};
+            s->state.succeed(s->state.format->bootstrapped(x));
+          },
+          [s = self](caf::error& err) {
+            s->state.bootstrapping = false;
+            s->state.fail(err);
+          });
+      return;
+    case command_kind::learned:
+      self->request(cfg.service, timeout, atom::get_v, atom::gossip_v)
+        .then(
+          [s = self](const std::vector<crust::bootstrap_candidate>& xs) {
+            s->state.succeed(s->state.format->learned(xs));
+          },
+          on_error);
+      return;
+    case command_kind::connect_learned:
+      self->request(cfg.service, timeout, atom::get_v, atom::gossip_v)
+        .then(
+          [s = self](const std::vector<crust::bootstrap_candidate>& xs) {
+            // Each connect reports itself (connect_success or
+            // connect_failure); the command only starts them.
+            for (const auto& x : xs) {
+              if (x.endpoints.empty())
+                continue;
+              s->state.found_by.emplace(x.peer, "gossip");
+              crust::public_connection_info theirs;
+              theirs.id = x.peer;
+              for (const auto& text : x.endpoints)
+                if (auto ep = crust::endpoint::parse(text))
+                  theirs.endpoints.push_back(*ep);
+              s->request(s->state.cfg.service, caf::infinite, atom::connect_v,
+                         crust::private_connection_info{}, std::move(theirs))
+                .then([](const crust::peer_id&) {}, [](caf::error&) {});
+            }
+            s->state.succeed(s->state.format->connecting_learned(xs.size()));
+          },
+          on_error);
+      return;
+    case command_kind::echo:
+      with_peer(cmd.target, [s = self, timeout](const crust::peer_id& peer) {
+        s->request(s->state.cfg.service, timeout, atom::get_v, atom::echo_v,
+                   peer)
+          .then(
+            [s, peer](const std::string& observed) {
+              s->state.succeed(s->state.format->echoed(peer, observed));
+            },
+            [s](caf::error& err) {
+              s->state.fail(err);
+            });
+      });
+      return;
     case command_kind::help: succeed(format->help()); return;
     case command_kind::quit:
       stopping = true;
@@ -610,7 +673,15 @@ console(console_actor::stateful_pointer<console_state> self,
       self->state.print(self->state.format->event(x));
     },
     [self](const crust::connect_success& x) {
-      self->state.print(self->state.format->event(x));
+      auto& st = self->state;
+      std::string found = "inbound";
+      if (x.initiated) {
+        auto i = st.found_by.find(x.peer);
+        found = i != st.found_by.end() ? i->second
+                : st.bootstrapping     ? "bootstrap"
+                                       : "manual";
+      }
+      st.print(st.format->event(x, found));
     },
     [self](const crust::connect_failure& x) {
       self->state.print(self->state.format->event(x));

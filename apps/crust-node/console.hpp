@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -117,6 +118,13 @@ struct console_state {
   /// Tokens of our `prepare` requests (their events repeat the reply).
   uint32_t next_token = 1;
   std::set<uint32_t> own_tokens;
+
+  /// How we found the peers we dialled ("contact", "lan", "cache",
+  /// "gossip", "manual"), for the `found` of connect_success.
+  std::map<crust::peer_id, std::string> found_by;
+
+  /// True while a `bootstrap` runs: its dials are found by "bootstrap".
+  bool bootstrapping = false;
 
   /// Our connection info from the last `info`, used by `connect-info` so
   /// that it matches what the peer was given.

@@ -212,16 +212,23 @@ std::string event_format::event(const crust::listener_failed& x) const {
          + error_human(x.reason);
 }
 
-std::string event_format::event(const crust::connect_success& x) const {
-  if (mode_ == output_mode::json)
-    return event_object("connect_success")
-      .add("peer", x.peer.to_hex())
+std::string event_format::event(const crust::connect_success& x,
+                                std::string_view found) const {
+  if (mode_ == output_mode::json) {
+    auto obj = event_object("connect_success");
+    obj.add("peer", x.peer.to_hex())
       .add("remote", x.remote)
       .add("transport", x.transport)
-      .add_bool("initiated", x.initiated)
-      .str();
-  return "connected " + x.peer.to_hex() + " " + x.remote + " " + x.transport
-         + (x.initiated ? " dialled" : " accepted");
+      .add_bool("initiated", x.initiated);
+    if (!found.empty())
+      obj.add("found", found);
+    return obj.str();
+  }
+  auto out = "connected " + x.peer.to_hex() + " " + x.remote + " " + x.transport
+             + (x.initiated ? " dialled" : " accepted");
+  if (!found.empty())
+    out += " (" + std::string{found} + ")";
+  return out;
 }
 
 std::string event_format::event(const crust::connect_failure& x) const {
@@ -546,6 +553,77 @@ std::string event_format::stats(const crust::service_stats& x) const {
            + std::to_string(c.queued_bytes) + " B, dropped "
            + std::to_string(c.dropped_messages);
   return out;
+}
+
+std::string event_format::bootstrapped(const crust::bootstrap_report& x) const {
+  if (mode_ == output_mode::json) {
+    json_array list;
+    for (const auto& c : x.candidates) {
+      auto obj = json_object{};
+      obj.add("peer", c.candidate.peer.to_hex())
+        .add("source", to_string(c.candidate.source))
+        .add("status", to_string(c.status));
+      if (c.reason)
+        obj.add_raw("error", error_json(c.reason));
+      list.add_raw(obj.str());
+    }
+    auto obj = ok_object("bootstrap");
+    obj.add("peer", x.peer.to_hex())
+      .add("remote", x.remote)
+      .add("source", to_string(x.source))
+      .add_raw("candidates", list.str());
+    return obj.str();
+  }
+  auto out = "ok bootstrap " + x.peer.to_hex() + " " + x.remote + " ("
+             + std::string{to_string(x.source)} + ")";
+  for (const auto& c : x.candidates) {
+    out += "\n  " + c.candidate.peer.short_hex() + " "
+           + std::string{to_string(c.candidate.source)} + " "
+           + std::string{to_string(c.status)};
+    if (c.reason)
+      out += ": " + error_human(c.reason);
+  }
+  return out;
+}
+
+std::string
+event_format::learned(const std::vector<crust::bootstrap_candidate>& xs) const {
+  if (mode_ == output_mode::json) {
+    json_array list;
+    for (const auto& x : xs) {
+      json_array eps;
+      for (const auto& ep : x.endpoints)
+        eps.add(ep);
+      list.add_raw(json_object{}
+                     .add("peer", x.peer.to_hex())
+                     .add_raw("endpoints", eps.str())
+                     .str());
+    }
+    return event_object("learned").add_raw("peers", list.str()).str();
+  }
+  auto out = "learned " + std::to_string(xs.size());
+  for (const auto& x : xs) {
+    out += "\n  " + x.peer.to_hex();
+    for (const auto& ep : x.endpoints)
+      out += " " + ep;
+  }
+  return out;
+}
+
+std::string event_format::connecting_learned(size_t n) const {
+  if (mode_ == output_mode::json)
+    return ok_object("connect-learned").add_number("peers", n).str();
+  return "ok connect-learned " + std::to_string(n);
+}
+
+std::string event_format::echoed(const crust::peer_id& peer,
+                                 const std::string& observed) const {
+  if (mode_ == output_mode::json)
+    return ok_object("echo")
+      .add("peer", peer.to_hex())
+      .add("observed", observed)
+      .str();
+  return "ok echo " + peer.to_hex() + " sees us at " + observed;
 }
 
 std::string event_format::help() const {

@@ -2,6 +2,7 @@
 
 #include "crust/messages/ban.hpp"
 #include "crust/messages/connection_events.hpp"
+#include "crust/messages/discovery.hpp"
 #include "crust/messages/peer_id.hpp"
 #include "crust/messages/service_events.hpp"
 #include "crust/nat/port_mapping.hpp"
@@ -57,7 +58,10 @@ public:
 
   std::string event(const crust::listener_started& x) const;
   std::string event(const crust::listener_failed& x) const;
-  std::string event(const crust::connect_success& x) const;
+  /// `found`: how we found the peer ("contact", "lan", "cache", "gossip",
+  /// "inbound", "manual"); empty leaves it out.
+  std::string event(const crust::connect_success& x,
+                    std::string_view found = {}) const;
   std::string event(const crust::connect_failure& x) const;
   std::string event(const crust::lost_peer& x) const;
   std::string event(const crust::peer_misbehaved& x) const;
@@ -101,6 +105,11 @@ public:
   std::string unbanned(const std::string& target, bool was_banned) const;
   std::string bans(const crust::ban_list& xs) const;
   std::string stats(const crust::service_stats& x) const;
+  std::string bootstrapped(const crust::bootstrap_report& x) const;
+  std::string learned(const std::vector<crust::bootstrap_candidate>& xs) const;
+  std::string connecting_learned(size_t n) const;
+  std::string echoed(const crust::peer_id& peer,
+                     const std::string& observed) const;
   std::string help() const;
   std::string quitting() const;
 

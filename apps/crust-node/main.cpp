@@ -19,7 +19,10 @@
 #include "crust/messages/type_ids.hpp"
 #include "crust/transport/asio_headers.hpp"
 #include "crust/transport/asio_runtime.hpp"
+#include "crust/transport/bootstrap_cache_file.hpp"
+#include "crust/transport/codec/endpoint.hpp"
 #include "crust/transport/identity.hpp"
+#include "crust/transport/lan_beacon_socket.hpp"
 
 #include "console.hpp"
 #include "event_format.hpp"
@@ -67,6 +70,20 @@ struct node_app_config : crust::system_config {
                                     "their size and hash are printed")
       .add<caf::timespan>("command-timeout",
                           "longest wait for one command (default: 30s)");
+    caf::config_option_adder{custom_options_, "crust"}
+      .add<std::vector<std::string>>("contacts",
+                                     "hard-coded contacts PEERID@HOST:PORT "
+                                     "for bootstrap (default: none)")
+      .add<std::string>("beacon", "LAN beacon: lan, loopback (tests) or off "
+                                  "(default: lan)")
+      .add<int64_t>("beacon-port", "UDP port of the LAN beacon (default: 5484)")
+      .add<std::string>("bootstrap-cache",
+                        "bootstrap cache file, or off (default: "
+                        "bootstrap_cache.json next to the key file)")
+      .add<caf::timespan>("bootstrap-budget",
+                          "how long one bootstrap may take (default: 10s)")
+      .add<int64_t>("max-bootstrap-dials",
+                    "most bootstrap dials at once (default: 8)");
     caf::config_option_adder{custom_options_, "crust.nat"}.add<bool>(
       "upnp", "map the listening TCP port through the gateway (UPnP IGD, "
               "then NAT-PMP) and print port_mapped (default: off)");
@@ -75,6 +92,13 @@ struct node_app_config : crust::system_config {
 
 /// The app's own settings.
 struct app_settings {
+  /// Discovery (crust.contacts, crust.beacon, ...).
+  std::vector<std::string> contacts;
+  std::string beacon = "lan";
+  uint16_t beacon_port = crust::udp_beacon_config::default_port;
+  std::string bootstrap_cache;
+  caf::timespan bootstrap_budget = std::chrono::seconds{10};
+  size_t max_bootstrap_dials = 8;
   bool json = false;
   bool read_stdin = true;
   bool listen = true;
@@ -114,6 +138,30 @@ std::string read_app_settings(const node_app_config& cfg, app_settings& out) {
                                     out.command_timeout);
   if (out.command_timeout <= caf::timespan{0})
     return "command-timeout: must be positive";
+  out.contacts = caf::get_or(cfg, "crust.contacts", out.contacts);
+  for (const auto& text : out.contacts)
+    if (auto c = crust::contact::parse(text); !c)
+      return "crust.contacts: " + c.error().message();
+  out.beacon = caf::get_or(cfg, "crust.beacon", out.beacon);
+  if (out.beacon != "lan" && out.beacon != "loopback" && out.beacon != "off")
+    return "crust.beacon: must be lan, loopback or off, got '" + out.beacon
+           + "'";
+  auto port = caf::get_or(cfg, "crust.beacon-port", int64_t{out.beacon_port});
+  if (port < 0 || port > 65535)
+    return "crust.beacon-port: must be between 0 and 65535, got "
+           + std::to_string(port);
+  out.beacon_port = static_cast<uint16_t>(port);
+  out.bootstrap_cache = caf::get_or(cfg, "crust.bootstrap-cache",
+                                    out.bootstrap_cache);
+  out.bootstrap_budget = caf::get_or(cfg, "crust.bootstrap-budget",
+                                     out.bootstrap_budget);
+  if (out.bootstrap_budget <= caf::timespan{0})
+    return "crust.bootstrap-budget: must be positive";
+  auto dials = caf::get_or(cfg, "crust.max-bootstrap-dials", int64_t{8});
+  if (dials < 1 || dials > 1024)
+    return "crust.max-bootstrap-dials: must be between 1 and 1024, got "
+           + std::to_string(dials);
+  out.max_bootstrap_dials = static_cast<size_t>(dials);
   auto args = cfg.remainder;
   if (!args.empty() && args.front() == "--")
     args.erase(args.begin());
@@ -198,6 +246,30 @@ int run(caf::actor_system& sys, const node_app_config& cfg) {
   service_cfg.node = *conf;
   service_cfg.keys = id->keys();
   service_cfg.io = &io;
+  service_cfg.contacts = app.contacts;
+  service_cfg.bootstrap_budget = app.bootstrap_budget;
+  service_cfg.max_bootstrap_dials = app.max_bootstrap_dials;
+  if (app.bootstrap_cache != "off") {
+    crust::bootstrap_cache_config cc;
+    cc.path = app.bootstrap_cache;
+    if (cc.path.empty()) {
+      auto def = crust::default_bootstrap_cache_path(key_path);
+      if (!def)
+        return fail(exit_failure, def.error().message());
+      cc.path = *def;
+    }
+    service_cfg.cache = cc;
+  }
+  if (app.beacon != "off") {
+    crust::udp_beacon_config uc;
+    uc.port = app.beacon_port;
+    uc.interfaces = app.beacon == "loopback"
+                      ? crust::beacon_interfaces::loopback_only
+                      : crust::beacon_interfaces::lan;
+    crust::lan_beacon_config bc;
+    bc.open = crust::udp_beacon_factory(io.context(), uc);
+    service_cfg.beacon = bc;
+  }
   auto service = crust::spawn_service(sys, std::move(service_cfg));
   crust_node::console_config console_cfg;
   console_cfg.service = service;

@@ -105,6 +105,7 @@ struct sink_state {
   std::vector<authenticated> auths;
   std::vector<established> ests;
   std::vector<new_message> messages;
+  std::vector<service_frame> services;
   std::vector<lost_peer> lost;
   std::vector<time_point> lost_at;
   std::vector<peer_misbehaved> bad;
@@ -129,6 +130,9 @@ event_sink(connection_sink_actor::stateful_pointer<sink_state> self,
     },
     [self](new_message& x) {
       self->state.messages.emplace_back(std::move(x));
+    },
+    [self](service_frame& x) {
+      self->state.services.emplace_back(std::move(x));
     },
     [self](lost_peer& x) {
       self->state.lost.emplace_back(std::move(x));

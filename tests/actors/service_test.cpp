@@ -30,6 +30,7 @@ struct recorder_state {
   std::vector<lost_peer> lost;
   std::vector<new_message> messages;
   std::vector<peer_misbehaved> bad;
+  std::vector<bootstrap_accept> accepts;
   size_t other = 0;
 };
 
@@ -75,8 +76,8 @@ recorder(service_subscriber_actor::stateful_pointer<recorder_state> self,
     [&st](bootstrap_failed&) {
       ++st.other;
     },
-    [&st](bootstrap_accept&) {
-      ++st.other;
+    [&st](bootstrap_accept& x) {
+      st.accepts.emplace_back(std::move(x));
     },
   };
 }
@@ -116,7 +117,10 @@ struct fixture : test::deterministic_fixture {
     run();
   }
 
-  node& add_node(const std::string& addr_text, node_config nc = {}) {
+  /// A node answering at `addr_text` and telling peers it listens there
+  /// (or at `advertise`, when given).
+  node& add_node(const std::string& addr_text, node_config nc = {},
+                 std::vector<endpoint> advertise = {}) {
     auto keys = noise::keypair::generate();
     BOOST_REQUIRE(keys);
     nc.heartbeat_interval = 1s;
@@ -125,6 +129,8 @@ struct fixture : test::deterministic_fixture {
     sc.node = nc;
     sc.keys = *keys;
     sc.dial = net->dialer();
+    sc.advertise = advertise.empty() ? std::vector<endpoint>{ep(addr_text)}
+                                     : std::move(advertise);
     node n;
     n.id = peer_id{keys->pub};
     n.svc = spawn_service(sys, sc);
@@ -416,6 +422,120 @@ BOOST_AUTO_TEST_CASE(dead_subscribers_are_dropped) {
   request<peer_id>(a.svc, atom::connect_v, contact_of(b));
   dispatch();
   BOOST_CHECK_EQUAL(events(a).ups.size(), 1u);
+}
+
+// -- discovery: bootstrap grants, gossip, pings
+// ---------------------------------
+
+BOOST_AUTO_TEST_CASE(a_node_is_granted_after_the_connect_back) {
+  auto a = add_node("10.0.0.1:1000");
+  auto b = add_node("10.0.0.2:2000");
+  auto got = request<bootstrap_connect>(
+    a.svc, atom::dial_v,
+    bootstrap_candidate{b.id, {to_string(b.addr)}, candidate_source::contact});
+  BOOST_CHECK(got.peer == b.id);
+  BOOST_CHECK_EQUAL(got.remote, to_string(b.addr));
+  dispatch();
+  // B dialled A's advertised address to test it before granting.
+  BOOST_CHECK_EQUAL(net->dials(), 2u);
+  BOOST_REQUIRE_EQUAL(events(b).accepts.size(), 1u);
+  BOOST_CHECK(events(b).accepts[0].peer == a.id);
+  BOOST_CHECK(!events(b).accepts[0].client);
+  // The probe left no trace: one connection each, nobody lost.
+  BOOST_CHECK_EQUAL(stats(a).connections.size(), 1u);
+  BOOST_CHECK_EQUAL(stats(b).connections.size(), 1u);
+  BOOST_CHECK_EQUAL(stats(b).pending_connections, 0u);
+  BOOST_CHECK(events(a).lost.empty());
+  BOOST_CHECK(events(b).lost.empty());
+  BOOST_CHECK_EQUAL(events(a).ups.size(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_client_is_granted_without_a_connect_back) {
+  node_config nc;
+  nc.client = true;
+  auto a = add_node("10.0.0.1:1000", nc);
+  auto b = add_node("10.0.0.2:2000");
+  request<bootstrap_connect>(
+    a.svc, atom::dial_v,
+    bootstrap_candidate{b.id, {to_string(b.addr)}, candidate_source::contact});
+  dispatch();
+  BOOST_CHECK_EQUAL(net->dials(), 1u);
+  BOOST_REQUIRE_EQUAL(events(b).accepts.size(), 1u);
+  BOOST_CHECK(events(b).accepts[0].client);
+}
+
+BOOST_AUTO_TEST_CASE(denials_reach_the_bootstrapping_side) {
+  auto a = add_node("10.0.0.1:1000");
+  auto b = add_node("10.0.0.2:2000");
+  // Not accepting bootstraps.
+  BOOST_CHECK(request<bool>(b.svc, atom::put_v, atom::bootstrap_v, false));
+  auto cand
+    = bootstrap_candidate{b.id, {to_string(b.addr)}, candidate_source::contact};
+  auto err = failure_of<bootstrap_connect>(a.svc, atom::dial_v, cand);
+  BOOST_CHECK(has_code(err, errc::not_accepting));
+  dispatch();
+  BOOST_CHECK(!request<bool>(a.svc, atom::is_connected_v, b.id));
+  BOOST_CHECK(events(b).accepts.empty());
+  // A node that advertises an address where nobody answers.
+  BOOST_CHECK(!request<bool>(b.svc, atom::put_v, atom::bootstrap_v, true));
+  auto c = add_node("10.0.0.3:3000", {}, {ep("10.9.9.9:9")});
+  err = failure_of<bootstrap_connect>(c.svc, atom::dial_v, cand);
+  dispatch();
+  BOOST_CHECK(has_code(err, errc::not_reachable));
+  BOOST_CHECK(!request<bool>(c.svc, atom::is_connected_v, b.id));
+  BOOST_CHECK(events(b).accepts.empty());
+  // A client on a client whitelist that leaves it out.
+  node_config wl;
+  wl.client_whitelist = {"192.0.2.1"};
+  auto d = add_node("10.0.0.4:4000", wl);
+  node_config cl;
+  cl.client = true;
+  auto e = add_node("10.0.0.5:5000", cl);
+  err = failure_of<bootstrap_connect>(
+    e.svc, atom::dial_v,
+    bootstrap_candidate{d.id, {to_string(d.addr)}, candidate_source::contact});
+  BOOST_CHECK(has_code(err, errc::not_whitelisted));
+}
+
+BOOST_AUTO_TEST_CASE(gossip_tells_a_newcomer_about_earlier_peers) {
+  auto a = add_node("10.0.0.1:1000");
+  auto b = add_node("10.0.0.2:2000");
+  auto c = add_node("10.0.0.3:3000");
+  request<peer_id>(a.svc, atom::connect_v, contact_of(b));
+  dispatch();
+  request<peer_id>(c.svc, atom::connect_v, contact_of(b));
+  dispatch();
+  auto learned = request<std::vector<bootstrap_candidate>>(c.svc, atom::get_v,
+                                                           atom::gossip_v);
+  BOOST_REQUIRE_EQUAL(learned.size(), 1u);
+  BOOST_CHECK(learned[0].peer == a.id);
+  BOOST_CHECK(learned[0].source == candidate_source::gossip);
+  BOOST_REQUIRE_EQUAL(learned[0].endpoints.size(), 1u);
+  BOOST_CHECK_EQUAL(learned[0].endpoints[0], to_string(a.addr));
+  // A candidate only: dialling it works, and a connected peer drops out.
+  auto got = request<peer_id>(c.svc, atom::connect_v,
+                              a.id.to_hex() + "@" + learned[0].endpoints[0]);
+  BOOST_CHECK(got == a.id);
+  dispatch();
+  BOOST_CHECK(request<std::vector<bootstrap_candidate>>(c.svc, atom::get_v,
+                                                        atom::gossip_v)
+                .empty());
+  // Nobody learns itself or its gossiping peer.
+  BOOST_CHECK(request<std::vector<bootstrap_candidate>>(b.svc, atom::get_v,
+                                                        atom::gossip_v)
+                .empty());
+}
+
+BOOST_AUTO_TEST_CASE(ping_connects_and_closes_again) {
+  auto a = add_node("10.0.0.1:1000");
+  auto b = add_node("10.0.0.2:2000");
+  BOOST_CHECK(request<bool>(a.svc, atom::ping_v,
+                            cached_peer{b.id, {to_string(b.addr)}, 0}));
+  dispatch();
+  BOOST_CHECK(!request<bool>(a.svc, atom::is_connected_v, b.id));
+  BOOST_CHECK(
+    !request<bool>(a.svc, atom::ping_v, cached_peer{b.id, {"10.9.9.9:9"}, 0}));
+  BOOST_CHECK(!request<bool>(a.svc, atom::ping_v, cached_peer{b.id, {}, 0}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

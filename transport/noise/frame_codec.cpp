@@ -108,6 +108,25 @@ status frame_encoder::encode_choose(byte_buffer& out) {
   return encode_control(frame_type::choose, out);
 }
 
+status frame_encoder::encode_service(uint16_t kind, const_byte_span body,
+                                     byte_buffer& out) {
+  if (auto res = check_usable(); !res)
+    return res;
+  if (kind == 0)
+    return {errc::malformed_message, "service message kind 0"};
+  if (body.size() > max_service_body)
+    return {errc::message_too_large,
+            "service message of " + std::to_string(body.size())
+              + " bytes exceeds " + std::to_string(max_service_body)};
+  auto start = out.size();
+  out.reserve(start + 2 * frame_header_len + body.size() + tag_len);
+  if (auto res = rekey_if_due(out); !res)
+    return fail(res, out, start);
+  if (auto res = seal_frame(frame_type::service, kind, body, out); !res)
+    return fail(res, out, start);
+  return {};
+}
+
 status frame_encoder::encode_rekey(byte_buffer& out) {
   if (auto res = check_usable(); !res)
     return res;
@@ -290,6 +309,20 @@ status frame_decoder::on_header(const_byte_span unit, const sink& s) {
       ev.kind = frame_event_kind::choose;
       s.fn(s.obj, ev);
       return {};
+    case frame_type::service:
+      if (value == 0 || value > UINT16_MAX)
+        return malformed("service frame of kind " + std::to_string(value));
+      if (data_len > max_service_body)
+        return malformed("service frame body of " + std::to_string(data_len)
+                         + " bytes exceeds "
+                         + std::to_string(max_service_body));
+      if (len == 0) {
+        ev.kind = frame_event_kind::service;
+        ev.service_kind = static_cast<uint16_t>(value);
+        s.fn(s.obj, ev);
+        return {};
+      }
+      break;
     case frame_type::close:
       if (value > UINT16_MAX)
         return malformed("close reason " + std::to_string(value)
@@ -361,6 +394,10 @@ status frame_decoder::on_body(const_byte_span unit, const sink& s) {
   if (body_type_ == frame_type::message_first) {
     ev.priority = body_[0];
     ev.message = const_byte_span{body_.data() + 1, plain_len - 1};
+  } else if (body_type_ == frame_type::service) {
+    ev.kind = frame_event_kind::service;
+    ev.service_kind = static_cast<uint16_t>(body_value_);
+    ev.service_body = const_byte_span{body_.data(), plain_len};
   } else {
     ev.kind = frame_event_kind::close;
     ev.close_reason = static_cast<uint16_t>(body_value_);

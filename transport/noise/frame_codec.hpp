@@ -31,6 +31,11 @@ enum class frame_type : uint8_t {
   /// Value 0, no body: the sender (the peer with the larger peer id) keeps
   /// this connection.
   choose = 6,
+  /// Value: the service message kind (1 to 65535). Body (optional, at most
+  /// `max_service_body` bytes): the message (transport/codec/
+  /// service_message.hpp). crust's own messages between two services:
+  /// bootstrap, echo, gossip.
+  service = 7,
 };
 
 /// Limits of the stream framing.
@@ -52,6 +57,10 @@ constexpr size_t frame_header_len = 7 + tag_len;
 
 /// Longest close text the encoder sends.
 constexpr size_t max_close_text = 256;
+
+/// Largest body of a service frame: service messages are small, and one
+/// frame carries each whole.
+constexpr size_t max_service_body = 8192;
 
 /// Turns messages and control signals into frames: each frame is a sealed
 /// header, then, unless the frame carries no bytes, `seal(data)`. Bodies are
@@ -75,6 +84,11 @@ public:
 
   /// Appends a choose frame: we keep this connection.
   status encode_choose(byte_buffer& out);
+
+  /// Appends a service frame of `kind` (nonzero) carrying `body` (at most
+  /// `max_service_body` bytes; otherwise `message_too_large`, nothing
+  /// appended and the encoder still usable).
+  status encode_service(uint16_t kind, const_byte_span body, byte_buffer& out);
 
   /// Appends a close frame (text cut to `max_close_text` and to the maximum
   /// frame body); afterwards every encode call fails with `handshake_state`.
@@ -121,6 +135,7 @@ enum class frame_event_kind : uint8_t {
   rekey,
   close,
   choose,
+  service,
 };
 
 /// One complete message or control signal. Spans point into the decoder's
@@ -137,6 +152,9 @@ struct frame_event {
   /// Reason and text (kind close).
   uint16_t close_reason = 0;
   std::string_view close_text;
+  /// Kind and body (kind service).
+  uint16_t service_kind = 0;
+  const_byte_span service_body;
 
   /// The message as owned bytes: the decoder's buffer itself when it can
   /// give it away (at most once per event), a copy otherwise. `message` is

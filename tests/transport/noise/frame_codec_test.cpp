@@ -44,6 +44,8 @@ struct collected {
   int chooses = 0;
   int rekeys = 0;
   int closes = 0;
+  std::vector<uint16_t> service_kinds;
+  std::vector<byte_buffer> service_bodies;
   uint16_t close_reason = 0;
   std::string close_text;
 
@@ -57,6 +59,10 @@ struct collected {
         case frame_event_kind::keepalive: ++keepalives; break;
         case frame_event_kind::choose: ++chooses; break;
         case frame_event_kind::rekey: ++rekeys; break;
+        case frame_event_kind::service:
+          service_kinds.push_back(ev.service_kind);
+          service_bodies.push_back(ev.service_body.to_buffer());
+          break;
         case frame_event_kind::close:
           ++closes;
           close_reason = ev.close_reason;
@@ -207,6 +213,45 @@ BOOST_AUTO_TEST_CASE(every_priority_round_trips) {
       BOOST_CHECK(got.messages[0] == msg);
       BOOST_CHECK_EQUAL(got.priorities[0], prio);
     }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(service_frames_carry_a_kind_and_a_small_body) {
+  byte_buffer out;
+  BOOST_REQUIRE(enc.encode_service(6, pattern(100), out));
+  BOOST_REQUIRE(enc.encode_service(2, {}, out));
+  auto cs = keyed(1);
+  auto h = open_header(cs, out, 0);
+  BOOST_CHECK_EQUAL(h.type, 7);
+  BOOST_CHECK_EQUAL(h.value, 6u);
+  BOOST_CHECK_EQUAL(h.len, 100 + tag_len);
+  BOOST_REQUIRE(feed(out));
+  BOOST_REQUIRE_EQUAL(got.service_kinds.size(), 2u);
+  BOOST_CHECK_EQUAL(got.service_kinds[0], 6);
+  BOOST_CHECK(got.service_bodies[0] == pattern(100));
+  BOOST_CHECK_EQUAL(got.service_kinds[1], 2);
+  BOOST_CHECK(got.service_bodies[1].empty());
+  // Kind 0 and oversized bodies are refused without breaking the encoder.
+  byte_buffer none;
+  BOOST_CHECK(enc.encode_service(0, {}, none).code()
+              == errc::malformed_message);
+  BOOST_CHECK(enc.encode_service(1, pattern(max_service_body + 1), none).code()
+              == errc::message_too_large);
+  BOOST_CHECK(none.empty());
+  BOOST_CHECK(!enc.failed());
+  BOOST_REQUIRE(enc.encode_service(1, pattern(max_service_body), none));
+  BOOST_REQUIRE(feed(none));
+  BOOST_CHECK_EQUAL(got.service_kinds.size(), 3u);
+}
+
+BOOST_AUTO_TEST_CASE(forged_service_frames_are_malformed) {
+  for (auto wire : {raw_stream({{7, 0, {}}}), raw_stream({{7, 65536, {}}}),
+                    raw_stream({{7, 1, pattern(max_service_body + 1)}})}) {
+    frame_decoder d{keyed(1)};
+    collected c;
+    auto st = d.feed(wire, c.sink());
+    BOOST_CHECK(st.code() == errc::malformed_message);
+    BOOST_CHECK(c.service_kinds.empty());
   }
 }
 
