@@ -68,11 +68,16 @@ def _run(argv, input_text=None, timeout=COMMAND_TIMEOUT):
 
 
 def _pid_alive(pid):
+    """True if `pid` runs (a zombie, killed but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
     except OSError as e:
         return e.errno == errno.EPERM
-    return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _namespaces():

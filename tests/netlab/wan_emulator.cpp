@@ -36,6 +36,7 @@
 #include <stdexcept>
 #include <string>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <vector>
 
@@ -129,7 +130,7 @@ class direction {
 public:
   direction(asio::io_context& io, int from, int to, const impairment& imp,
             std::mt19937_64& rng, const char* name)
-    : from_(io, from), to_fd_(to), timer_(io), imp_(imp), rng_(rng),
+    : io_(io), from_(io, from), to_fd_(to), timer_(io), imp_(imp), rng_(rng),
       name_(name) {
   }
 
@@ -172,10 +173,16 @@ private:
                           [this](const asio::error_code& ec, size_t n) {
                             if (ec == asio::error::operation_aborted)
                               return;
-                            if (!ec) {
-                              on_frame(n);
-                              drain_ready();
+                            if (ec) {
+                              // The TAP is gone (its namespace was deleted):
+                              // nothing left to forward.
+                              std::fprintf(stderr, "wan_emulator %s: %s\n",
+                                           name_, ec.message().c_str());
+                              io_.stop();
+                              return;
                             }
+                            on_frame(n);
+                            drain_ready();
                             read_next();
                           });
   }
@@ -256,6 +263,7 @@ private:
       arm_timer();
   }
 
+  asio::io_context& io_;
   asio::posix::stream_descriptor from_;
   int to_fd_;
   asio::steady_timer timer_;
@@ -297,6 +305,8 @@ int main(int argc, char** argv) {
   }
   if (!opts.count("a") || !opts.count("b"))
     return usage();
+  // Ends with the lab that started us, even if it was killed outright.
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
   try {
     impairment imp;
     auto number = [&](const char* key, double fallback) {
