@@ -852,4 +852,8 @@ size_t connection::queued_messages() const noexcept {
   return impl_->queue.size();
 }
 
+size_t connection::queued_bytes() const noexcept {
+  return impl_->queue.bytes();
+}
+
 } // namespace crust::rudp

@@ -155,6 +155,9 @@ public:
   /// Messages and bytes waiting in the send queue (not yet on the stream).
   size_t queued_messages() const noexcept;
 
+  /// Payload bytes waiting in the send queue (not yet on the stream).
+  size_t queued_bytes() const noexcept;
+
 private:
   struct impl;
   explicit connection(std::unique_ptr<impl> ptr) noexcept;
