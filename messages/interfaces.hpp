@@ -147,6 +147,37 @@ using connection_actor = caf::typed_actor<
   // INTERNAL: time to apply the send queues' drop rule.
   caf::reacts_to<atom::timeout, atom::expiry>>;
 
+/// An rUDP SESSION (actors/rudp_session.hpp): one rUDP connection on a UDP
+/// ENDPOINT, speaking the CONNECTION interface towards its owner (the byte
+/// pipe messages `received`, `sent`, `closed` feed it datagrams or end it;
+/// `choose` and `service` are ignored, see docs/rudp.md §10).
+using rudp_session_actor = connection_actor::extend<
+  // INTERNAL: datagrams for this session from its UDP ENDPOINT.
+  caf::reacts_to<atom::received, std::shared_ptr<datagram_batch>>,
+  // INTERNAL: timer number `n`; only the latest one counts.
+  caf::reacts_to<atom::timeout, uint64_t>>;
+
+/// A UDP ENDPOINT (actors/udp_endpoint.hpp): one UDP socket per address
+/// family on one port, shared by every rUDP SESSION of the node;
+/// demultiplexes by connection id, spawns a SESSION for each new initiator
+/// when accepting, rate-limits unknown sources and never sends an address
+/// that has not completed a handshake more than three times what it sent.
+using udp_endpoint_actor = caf::typed_actor<
+  // Starts an rUDP SESSION as initiator to `host:port` (`[v6]:port`) that
+  // must prove `peer`'s key; it reports to the SINK. Answers the SESSION
+  // (monitor it for the end reason), or `bad_address`.
+  caf::replies_to<atom::connect, std::string, peer_id,
+                  connection_sink_actor>::with<connection_actor>,
+  // Counters.
+  caf::replies_to<atom::get, atom::stats>::with<udp_endpoint_stats>,
+  // The bound endpoints, "a.b.c.d:port" and "[v6]:port".
+  caf::replies_to<atom::get, atom::address>::with<std::vector<std::string>>,
+  // INTERNAL: a responder SESSION not yet validated sends these datagrams
+  // (its local connection id first): the endpoint applies the 3x bound.
+  caf::reacts_to<atom::write, uint64_t, std::shared_ptr<datagram_batch>>,
+  // INTERNAL: datagrams from the socket.
+  caf::reacts_to<atom::received, std::shared_ptr<datagram_batch>>>;
+
 /// A SUBSCRIBER of the SERVICE: any actor that wants the node's events.
 using service_subscriber_actor = caf::typed_actor<
   caf::reacts_to<listener_started>, caf::reacts_to<listener_failed>,
@@ -334,5 +365,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(crust_actors, caf::id_block::crust::end)
   CAF_ADD_TYPE_ID(crust_actors, (crust::bootstrap_cache_actor))
   CAF_ADD_TYPE_ID(crust_actors, (crust::lan_beacon_actor))
   CAF_ADD_TYPE_ID(crust_actors, (crust::bootstrap_manager_actor))
+  CAF_ADD_TYPE_ID(crust_actors, (crust::rudp_session_actor))
+  CAF_ADD_TYPE_ID(crust_actors, (crust::udp_endpoint_actor))
 
 CAF_END_TYPE_ID_BLOCK(crust_actors)

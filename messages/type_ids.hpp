@@ -7,6 +7,7 @@
 #include "crust/messages/expected.hpp"
 #include "crust/messages/peer_id.hpp"
 #include "crust/messages/service_events.hpp"
+#include "crust/messages/udp_endpoint_events.hpp"
 #include "crust/nat/port_mapping.hpp"
 
 #include <caf/atom.hpp>
@@ -183,6 +184,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(crust, caf::first_custom_type_id)
   // -- PORT MAPPER (nat/port_mapper.hpp) --------------------------------------
 
   CAF_ADD_TYPE_ID(crust, (crust::port_mapping))
+
+  // -- UDP ENDPOINT, rUDP SESSION (messages/udp_endpoint_events.hpp) ----------
+
+  CAF_ADD_TYPE_ID(crust, (crust::udp_endpoint_stats))
+  CAF_ADD_TYPE_ID(crust, (std::shared_ptr<crust::datagram_batch>))
 
 CAF_END_TYPE_ID_BLOCK(crust)
 
