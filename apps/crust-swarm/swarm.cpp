@@ -467,7 +467,7 @@ swarm_status swarm::status() const {
     case phase::starting: st.phase = "starting"; break;
     case phase::connecting: st.phase = "connecting"; break;
     case phase::messaging: st.phase = "messaging"; break;
-    case phase::done: st.phase = shutting_down_ ? "stopping" : "done"; break;
+    case phase::done: st.phase = "stopping"; break;
   }
   st.outcome = outcome_;
   st.failure = failure_;
