@@ -62,7 +62,7 @@ struct run_clock {
   caf::actor_clock::time_point deadline;
 };
 
-void finish(self_pointer self, caf::error reason);
+void finish(self_pointer self, const caf::error& reason);
 void pump(self_pointer self, const run_clock& clock);
 
 /// True if the candidate's peer or all of its addresses are banned; drops
@@ -199,7 +199,7 @@ void on_dial_failed(self_pointer self, const run_clock& clock, uint64_t run,
 }
 
 void on_granted(self_pointer self, uint64_t run, size_t index,
-                bootstrap_connect grant) {
+                const bootstrap_connect& grant) {
   auto& st = self->state;
   auto& entry = st.report.candidates[index];
   if (run != st.run || !st.running
@@ -232,7 +232,7 @@ void dial(self_pointer self, const run_clock& clock, size_t index) {
               atom::dial_v, entry.candidate)
     .then(
       [self, run, index](bootstrap_connect& grant) {
-        on_granted(self, run, index, std::move(grant));
+        on_granted(self, run, index, grant);
       },
       [self, clock, run, index](caf::error& err) {
         on_dial_failed(self, clock, run, index, std::move(err));
@@ -249,7 +249,7 @@ void pump(self_pointer self, const run_clock& clock) {
   }
 }
 
-void finish(self_pointer self, caf::error reason) {
+void finish(self_pointer self, const caf::error& reason) {
   auto& st = self->state;
   st.running = false;
   auto won = !reason;

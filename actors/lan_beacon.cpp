@@ -46,7 +46,7 @@ bool reply_bucket::take(caf::actor_clock::time_point now, double rate,
 }
 
 beacon_transport_factory udp_beacon_factory(asio::io_context& ctx,
-                                            udp_beacon_config config) {
+                                            const udp_beacon_config& config) {
   return [&ctx, config](datagram_handler on_datagram) {
     return open_udp_beacon(ctx, config, std::move(on_datagram));
   };

@@ -73,7 +73,7 @@ struct lan_beacon_config {
 /// The factory of real UDP beacon sockets on `ctx` (transport/
 /// lan_beacon_socket.hpp); `ctx` must outlive the actor.
 beacon_transport_factory udp_beacon_factory(asio::io_context& ctx,
-                                            udp_beacon_config config);
+                                            const udp_beacon_config& config);
 
 /// State of the LAN BEACON (messages/interfaces.hpp).
 struct lan_beacon_state {

@@ -14,10 +14,6 @@
 
 namespace crust {
 
-beacon_transport::~beacon_transport() {
-  // nop
-}
-
 namespace {
 
 using udp = asio::ip::udp;

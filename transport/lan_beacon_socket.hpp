@@ -17,7 +17,7 @@ namespace crust {
 /// feed datagrams with virtual time. Every member is thread-safe.
 class beacon_transport {
 public:
-  virtual ~beacon_transport();
+  virtual ~beacon_transport() = default;
 
   /// Sends a request datagram to every beacon on the chosen interfaces:
   /// to each one's directed broadcast address and to the multicast group.

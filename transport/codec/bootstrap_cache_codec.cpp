@@ -121,7 +121,7 @@ expected<std::vector<cache_entry>> decode_bootstrap_cache(std::string_view text,
   auto format = doc.find("format");
   if (format == doc.end() || !format->is_string()
       || format->get_ref<const std::string&>() != bootstrap_cache_format)
-    return malformed("\"format\" is not \"crust-bootstrap-cache\"");
+    return malformed(R"("format" is not "crust-bootstrap-cache")");
   auto version = doc.find("version");
   if (version == doc.end() || !version->is_number_integer())
     return malformed("\"version\" is missing");
