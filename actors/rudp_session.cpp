@@ -287,12 +287,6 @@ rudp_session(rudp_session_actor::stateful_pointer<rudp_session_state> self,
   self->set_down_handler([self](const caf::down_msg& msg) {
     if (msg.source == self->state.endpoint.address())
       self->state.abort({errc::socket_failure, "the UDP endpoint ended"});
-    if (!self->state.exit_reason)
-      return;
-    if (self->state.conn
-        && self->state.conn->state() != rudp::connection_state::closed)
-      return;
-    self->quit(*self->state.exit_reason);
   });
   if (auto err = st.start()) {
     self->quit(std::move(err));

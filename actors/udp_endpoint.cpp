@@ -37,9 +37,9 @@ struct forward {
 
 } // namespace
 
-void udp_endpoint_state::on_received(const datagram_batch& batch) {
+void udp_endpoint_state::on_received(datagram_batch& batch) {
   std::vector<forward> out;
-  auto add = [&out](uint64_t id, const datagram_batch::datagram& d) {
+  auto add = [&out](uint64_t id, datagram_batch::datagram& d) {
     auto i = std::find_if(out.begin(), out.end(), [id](const forward& f) {
       return f.local_id == id;
     });
@@ -47,9 +47,10 @@ void udp_endpoint_state::on_received(const datagram_batch& batch) {
       out.push_back({id, std::make_shared<datagram_batch>()});
       i = out.end() - 1;
     }
-    i->batch->items.push_back(d);
+    i->batch->items.push_back(std::move(d));
   };
-  for (const auto& d : batch.items) {
+  // The batch is ours alone (the socket made it for us): datagrams move on.
+  for (auto& d : batch.items) {
     ++stats.datagrams_received;
     stats.bytes_received += d.bytes.size();
     auto dest = rudp::peek_destination_id(d.bytes);
@@ -192,8 +193,7 @@ udp_endpoint_state::connect(const std::string& remote, const peer_id& expected,
   return connection_actor{sessions[*id].actor};
 }
 
-void udp_endpoint_state::on_write(uint64_t local_id,
-                                  const datagram_batch& batch) {
+void udp_endpoint_state::on_write(uint64_t local_id, datagram_batch& batch) {
   auto i = sessions.find(local_id);
   if (i == sessions.end())
     return;
@@ -202,14 +202,14 @@ void udp_endpoint_state::on_write(uint64_t local_id,
   if (!socket)
     return;
   auto allowed = std::make_shared<datagram_batch>();
-  for (const auto& d : batch.items) {
+  for (auto& d : batch.items) {
     auto budget = entry.bytes_in * cfg.amplification_factor;
     if (entry.responder && entry.bytes_out + d.bytes.size() > budget) {
       ++stats.blocked_amplification;
       continue;
     }
     entry.bytes_out += d.bytes.size();
-    allowed->items.push_back({entry.remote, d.bytes});
+    allowed->items.push_back({entry.remote, std::move(d.bytes)});
   }
   if (!allowed->items.empty())
     socket->send(std::move(allowed));

@@ -107,11 +107,11 @@ struct udp_endpoint_state {
 
   udp_endpoint_stats stats;
 
-  void on_received(const datagram_batch& batch);
+  void on_received(datagram_batch& batch);
   caf::result<connection_actor> connect(const std::string& remote,
                                         const peer_id& expected,
                                         connection_sink_actor sink);
-  void on_write(uint64_t local_id, const datagram_batch& batch);
+  void on_write(uint64_t local_id, datagram_batch& batch);
   void on_session_down(const caf::actor_addr& who);
   udp_endpoint_stats current_stats() const;
   std::vector<std::string> local_addresses() const;
