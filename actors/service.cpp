@@ -606,6 +606,7 @@ service(service_actor::stateful_pointer<service_state> self,
   }
   init.cfg = std::move(cfg);
   init.id = peer_id{init.cfg.keys.pub};
+  init.accept_bootstrap = init.cfg.node.accept_bootstrap;
   if (init.cfg.blacklist) {
     init.blacklist = init.cfg.blacklist;
   } else {

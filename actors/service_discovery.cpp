@@ -10,6 +10,7 @@
 #include <caf/send.hpp>
 
 #include <algorithm>
+#include <string>
 #include <utility>
 
 namespace crust {
@@ -101,9 +102,9 @@ void service_state::on_service_frame(const caf::actor_addr& who,
       }
       auto j = bootstrapping.find(ev.peer);
       if (j != bootstrapping.end() && j->second.requested)
-        finish_bootstrap(
-          ev.peer, make_error(deny->reason,
-                              "the peer denied the bootstrap: " + deny->text));
+        finish_bootstrap(ev.peer,
+                         make_error(deny->reason,
+                                    "denied by the peer: " + deny->text));
       break;
     }
     case service_kind::echo_request: {
@@ -322,7 +323,13 @@ void service_state::answer_bootstrap(const peer_id& peer, bool client,
   deny.reason = reason.category() == error_category
                   ? static_cast<errc>(reason.code())
                   : errc::not_accepting;
-  deny.text = self->home_system().render(reason);
+  // The detail only: the reason's code travels beside it, and the
+  // requester renders both.
+  const auto& ctx = reason.context();
+  if (ctx.match_elements<std::string>())
+    deny.text = ctx.get_as<std::string>(0);
+  else
+    deny.text = self->home_system().render(reason);
   log::info("denied the bootstrap of {}: {}", peer.short_hex(), deny.text);
   send_service(peer, kind_value(service_kind::bootstrap_deny),
                codec::encode(deny));

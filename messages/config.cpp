@@ -37,7 +37,7 @@ constexpr std::string_view opt_ban_after = "crust.ban-after-misbehaviours";
 constexpr std::string_view opt_ban_duration = "crust.ban-duration";
 constexpr std::string_view opt_whitelist = "crust.whitelist";
 constexpr std::string_view opt_client_whitelist = "crust.client-whitelist";
-constexpr std::string_view opt_accept_bootstrap = "crust.accept-bootstrap";
+constexpr std::string_view opt_refuse_bootstrap = "crust.refuse-bootstrap";
 constexpr std::string_view opt_client = "crust.client";
 constexpr std::string_view opt_reachability_timeout
   = "crust.reachability-timeout";
@@ -261,7 +261,9 @@ void add_node_options(caf::config_option_set& opts) {
                                    "IP addresses of clients that may "
                                    "bootstrap off us; empty = all "
                                    "(default)")
-    .add<bool>("accept-bootstrap", "let peers bootstrap off us (default: true)")
+    .add<bool>("refuse-bootstrap",
+               "deny every bootstrap request with not_accepting (default: "
+               "off)")
     .add<bool>("client",
                "bootstrap as a client that only dials out (default: false)")
     .add<caf::timespan>("reachability-timeout",
@@ -333,11 +335,14 @@ expected<node_config> read_node_config(const caf::actor_system_config& cfg) {
                                  result.client_whitelist);
       !st)
     return st.error();
-  for (auto [name, out] :
-       {std::pair{opt_accept_bootstrap, &result.accept_bootstrap},
-        std::pair{opt_client, &result.client}})
-    if (auto st = read_bool(content, name, *out); !st)
-      return st.error();
+  // CAF 0.17 takes boolean options as flags only (`--crust.client`), so
+  // every flag defaults to false.
+  bool refuse = false;
+  if (auto st = read_bool(content, opt_refuse_bootstrap, refuse); !st)
+    return st.error();
+  result.accept_bootstrap = !refuse;
+  if (auto st = read_bool(content, opt_client, result.client); !st)
+    return st.error();
   if (auto st = validate(result); !st)
     return st.error();
   return result;

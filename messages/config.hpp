@@ -93,7 +93,7 @@ struct node_config {
   /// address.
   std::vector<std::string> client_whitelist;
 
-  /// Whether peers may bootstrap off us (`crust.accept-bootstrap`).
+  /// Whether peers may bootstrap off us (off with `crust.refuse-bootstrap`).
   bool accept_bootstrap = true;
 
   /// We bootstrap as a client (only dial out; nobody tests that we are

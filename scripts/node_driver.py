@@ -25,6 +25,10 @@ class Node:
         self.stderr_path = os.path.join(workdir, name + ".stderr")
         argv = [binary, "--json", f"--crust.key-file={self.key_file}",
                 "--crust.log-level=warn", *args]
+        # Tests and demos keep the LAN beacon off the real LAN unless they
+        # ask for it (crust-node's default is every LAN interface).
+        if not any(a.startswith("--crust.beacon=") for a in args):
+            argv.append("--crust.beacon=off")
         if not listen:
             argv.append("--no-listen")
         if not stdin:

@@ -19,7 +19,6 @@
 #include "crust/messages/type_ids.hpp"
 #include "crust/transport/asio_headers.hpp"
 #include "crust/transport/asio_runtime.hpp"
-#include "crust/transport/bootstrap_cache_file.hpp"
 #include "crust/transport/codec/endpoint.hpp"
 #include "crust/transport/identity.hpp"
 #include "crust/transport/lan_beacon_socket.hpp"
@@ -253,10 +252,15 @@ int run(caf::actor_system& sys, const node_app_config& cfg) {
     crust::bootstrap_cache_config cc;
     cc.path = app.bootstrap_cache;
     if (cc.path.empty()) {
-      auto def = crust::default_bootstrap_cache_path(key_path);
-      if (!def)
-        return fail(exit_failure, def.error().message());
-      cc.path = *def;
+      // The cache belongs to the identity: nodes with key files in one
+      // directory must not share it.
+      auto stem = key_path;
+      auto slash = stem.rfind('/');
+      auto dot = stem.rfind('.');
+      if (dot != std::string::npos
+          && (slash == std::string::npos || dot > slash))
+        stem.resize(dot);
+      cc.path = stem + ".bootstrap_cache.json";
     }
     service_cfg.cache = cc;
   }
