@@ -114,6 +114,11 @@ void node_tracker::on_connected(const nlohmann::json& event) {
     return;
   learned_.erase(peer);
   auto found = normalized_found(string_field(event, "found"));
+  if (!pending_.empty() && pending_.front().kind == command_kind::connect
+      && !pending_.front().found.empty() && found != found_by::inbound) {
+    connected_[peer] = pending_.front().found;
+    return;
+  }
   if (found == "bootstrap") {
     // Which kind of candidate (contact, beacon, cache) the bootstrap result
     // tells; a contact until then.
@@ -198,6 +203,12 @@ node_tracker::on_result(const nlohmann::json& event, bool ok) {
         for (const auto& usage : *commands)
           if (usage.is_string())
             command_verbs_.push_back(first_word(usage.get<std::string>()));
+      break;
+    case command_kind::disconnect:
+      if (ok) {
+        connected_.erase(result.command.peer);
+        source_unknown_.erase(result.command.peer);
+      }
       break;
     case command_kind::bootstrap:
       if (ok) {

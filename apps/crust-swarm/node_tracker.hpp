@@ -32,6 +32,7 @@ enum class command_kind {
   bootstrap,
   learned,
   connect_learned,
+  disconnect,
   send,
   quit,
 };
@@ -41,6 +42,12 @@ enum class command_kind {
 struct pending_command {
   command_kind kind;
   int target = -1;
+  /// The peer a `disconnect` closes (crust-node reports no lost_peer for
+  /// connections we close).
+  std::string peer = {};
+  /// How a `connect` finds its peer if not "manual" (a reconnection to the
+  /// hard-coded contact).
+  std::string found = {};
 };
 
 /// The `ok` or `error` event answering a command.

@@ -23,7 +23,10 @@ constexpr auto poll_slice = milliseconds{50};
 constexpr auto connect_retry_delay = milliseconds{500};
 constexpr auto bootstrap_retry_delay = milliseconds{500};
 constexpr auto learned_poll_interval = milliseconds{300};
-constexpr auto after_connect_learned = milliseconds{100};
+constexpr auto after_connect_learned = milliseconds{300};
+/// Gossip flows only when a connection is made: a node that learns nothing
+/// for this long while peers are missing reconnects to the seed.
+constexpr auto stall_before_refresh = milliseconds{2000};
 /// crust-node's `quit` itself waits up to 5 s for queued messages.
 constexpr auto quit_grace = milliseconds{8000};
 constexpr auto term_grace = milliseconds{3000};
@@ -144,6 +147,7 @@ bool swarm::spawn_node(int index) {
                   node_args(index),
                   {{"XDG_DATA_HOME", node.dir}},
                   node.dir + "/stderr.log"};
+  node.transcript.open(node.dir + "/transcript.txt");
   std::string error;
   node.process = child_process::spawn(spec, error);
   if (!node.process) {
@@ -218,6 +222,7 @@ void swarm::take_lines(swarm_node& node) {
   std::vector<std::string> lines;
   node.process->read_lines(lines);
   for (const auto& line : lines) {
+    node.transcript << line << '\n';
     auto result = node.tracker.on_line(line);
     if (result && !shutting_down_)
       on_result(node, *result);
@@ -382,12 +387,40 @@ void swarm::drive_discovery(swarm_node& node) {
       send_command(node, "bootstrap", {command_kind::bootstrap});
     return;
   }
-  if (tracker.has_pending(command_kind::learned)
-      || tracker.has_pending(command_kind::connect_learned)
-      || now < node.next_learned_poll)
+  if (tracker.connected().size() > node.peers_seen || !tracker.learned().empty()
+      || node.last_progress == clock::time_point{})
+    node.last_progress = now;
+  node.peers_seen = tracker.connected().size();
+  if (tracker.unanswered() > 0 || now < node.next_learned_poll)
     return;
+  if (node.index > 0 && now - node.last_progress >= stall_before_refresh
+      && now - node.last_refresh >= stall_before_refresh) {
+    refresh_gossip(node);
+    return;
+  }
   node.next_learned_poll = now + learned_poll_interval;
   send_command(node, "learned", {command_kind::learned});
+}
+
+void swarm::refresh_gossip(swarm_node& node) {
+  // Peers that joined at the same moment may each have missed the other
+  // in the gossip they got; a new connection to the seed (connected to
+  // everyone) brings its current list.
+  node.last_refresh = clock::now();
+  node.last_progress = node.last_refresh;
+  ++node.refreshes;
+  const auto& seed = nodes_[0].tracker;
+  if (connected(node.index, 0))
+    send_command(node, "disconnect " + seed.peer_id(),
+                 {command_kind::disconnect, 0, seed.peer_id()});
+  send_command(node,
+               "connect " + seed.peer_id() + "@" + loopback + ":"
+                 + std::to_string(seed.port()),
+               {command_kind::connect, 0, {}, found_by::contact});
+  if (node.refreshes == 1)
+    note(node_name(node)
+         + ": no new peers by gossip for a while; reconnecting to the seed "
+           "for fresh gossip");
 }
 
 void swarm::queue_messages(swarm_node& node) {
@@ -410,6 +443,7 @@ void swarm::send_command(swarm_node& node, const std::string& line,
   if (!node.process || node.process->stdin_fd() < 0)
     return;
   node.process->queue_line(line);
+  node.transcript << "> " << line << '\n';
   node.tracker.command_sent(cmd);
   node.process->flush();
 }
@@ -528,6 +562,7 @@ void swarm::shut_down(live_view& view) {
     if (!node.process || node.process->reap())
       continue;
     node.stopped_by = "quit";
+    node.transcript << "> quit\n";
     node.process->queue_line("quit");
     node.process->close_stdin_when_flushed();
   }

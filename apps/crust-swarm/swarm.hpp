@@ -8,6 +8,7 @@
 #include "swarm_status.hpp"
 
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -23,6 +24,9 @@ struct swarm_node {
   std::string dir;
   std::unique_ptr<child_process> process;
   node_tracker tracker;
+  /// Every line the node printed, and every command we sent it (prefixed
+  /// "> "), for --keep-dir post-mortems.
+  std::ofstream transcript;
   /// Direct mode: nodes we asked this one to `connect` to, not answered.
   std::set<int> connects_in_flight;
   /// Discovery mode: when to try `bootstrap` and `learned` next.
@@ -30,6 +34,12 @@ struct swarm_node {
   std::chrono::steady_clock::time_point next_bootstrap{};
   std::chrono::steady_clock::time_point next_learned_poll{};
   int bootstrap_failures = 0;
+  /// Discovery mode: when the node last gained a peer or learned one, and
+  /// when it last reconnected to the seed to hear its gossip again.
+  std::chrono::steady_clock::time_point last_progress{};
+  std::chrono::steady_clock::time_point last_refresh{};
+  size_t peers_seen = 0;
+  int refreshes = 0;
   bool sends_queued = false;
   /// "quit", "SIGTERM" or "SIGKILL": the last shutdown step it needed.
   std::string stopped_by;
@@ -74,6 +84,7 @@ private:
   void check_processes();
   void drive_direct(swarm_node& node);
   void drive_discovery(swarm_node& node);
+  void refresh_gossip(swarm_node& node);
   void queue_messages(swarm_node& node);
   void send_command(swarm_node& node, const std::string& line,
                     pending_command cmd);
