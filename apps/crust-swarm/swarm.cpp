@@ -334,7 +334,13 @@ void swarm::step() {
     }
     return;
   }
-  if (phase_ == phase::messaging
+  // Done when every message arrived and every sender has had its answer
+  // (a receiver may print a message before its sender prints the `ok`).
+  bool all_answered
+    = std::none_of(nodes_.begin(), nodes_.end(), [](const swarm_node& node) {
+        return node.tracker.has_pending(command_kind::send);
+      });
+  if (phase_ == phase::messaging && all_answered
       && delivered()
            >= opts_.nodes * (opts_.nodes - 1) * opts_.messages_per_peer) {
     time_to_delivered_ = since(start_, now);

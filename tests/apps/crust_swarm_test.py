@@ -35,18 +35,20 @@ def check(cond, what):
 
 
 def node_processes(marker):
-    """Pids of processes whose command line mentions `marker` (the test's
-    own temporary directory, where every node of ours keeps its key)."""
+    """Pids of crust-node processes with a key file under `marker` (the
+    test's own temporary directory). crust-swarm itself and a child not yet
+    past exec (still crust-swarm's command line) do not count."""
+    key_arg = "--crust.key-file=" + marker
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/cmdline", "rb") as f:
-                cmdline = f.read().decode(errors="replace")
+                argv = f.read().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if marker in cmdline and "crust-node" in cmdline:
+        if any(arg.startswith(key_arg) for arg in argv):
             pids.append(int(entry))
     return pids
 
