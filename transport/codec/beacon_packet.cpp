@@ -107,7 +107,7 @@ expected<packet> decode(const_byte_span bytes) {
     return failure{errc::unknown_version,
                    "beacon packet version " + std::to_string(bytes[0])
                      + "; this build reads version " + std::to_string(version)};
-  network_hash network;
+  network_hash network{};
   std::copy_n(bytes.data() + 2, hash_size, network.begin());
   auto nonce = get_u64(bytes.data() + 2 + hash_size);
   if (bytes[1] == kind_request) {
@@ -129,7 +129,7 @@ expected<packet> decode(const_byte_span bytes) {
   reply out;
   out.network = network;
   out.nonce = nonce;
-  peer_id::bytes_type id;
+  peer_id::bytes_type id{};
   std::copy_n(bytes.data() + request_header_size, peer_id::size, id.begin());
   out.id = peer_id{id};
   if (out.id.is_zero())
