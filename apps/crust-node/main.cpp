@@ -73,6 +73,10 @@ struct node_app_config : crust::system_config {
       .add<std::vector<std::string>>("contacts",
                                      "hard-coded contacts PEERID@HOST:PORT "
                                      "for bootstrap (default: none)")
+      .add<std::vector<std::string>>("advertise",
+                                     "endpoints HOST:PORT we tell peers we "
+                                     "listen on (default: every address of "
+                                     "the listener)")
       .add<std::string>("beacon", "LAN beacon: lan, loopback (tests) or off "
                                   "(default: lan)")
       .add<int64_t>("beacon-port", "UDP port of the LAN beacon (default: 5484)")
@@ -93,6 +97,7 @@ struct node_app_config : crust::system_config {
 struct app_settings {
   /// Discovery (crust.contacts, crust.beacon, ...).
   std::vector<std::string> contacts;
+  std::vector<crust::endpoint> advertise;
   std::string beacon = "lan";
   uint16_t beacon_port = crust::udp_beacon_config::default_port;
   std::string bootstrap_cache;
@@ -141,6 +146,13 @@ std::string read_app_settings(const node_app_config& cfg, app_settings& out) {
   for (const auto& text : out.contacts)
     if (auto c = crust::contact::parse(text); !c)
       return "crust.contacts: " + c.error().message();
+  for (const auto& text :
+       caf::get_or(cfg, "crust.advertise", std::vector<std::string>{})) {
+    auto ep = crust::endpoint::parse(text);
+    if (!ep)
+      return "crust.advertise: " + ep.error().message();
+    out.advertise.push_back(*ep);
+  }
   out.beacon = caf::get_or(cfg, "crust.beacon", out.beacon);
   if (out.beacon != "lan" && out.beacon != "loopback" && out.beacon != "off")
     return "crust.beacon: must be lan, loopback or off, got '" + out.beacon
@@ -246,6 +258,7 @@ int run(caf::actor_system& sys, const node_app_config& cfg) {
   service_cfg.keys = id->keys();
   service_cfg.io = &io;
   service_cfg.contacts = app.contacts;
+  service_cfg.advertise = app.advertise;
   service_cfg.bootstrap_budget = app.bootstrap_budget;
   service_cfg.max_bootstrap_dials = app.max_bootstrap_dials;
   if (app.bootstrap_cache != "off") {

@@ -49,6 +49,13 @@ def contacts(*nodes):
         f'"{n.contact("127.0.0.1")}"' for n in nodes) + "]"
 
 
+def free_tcp_port():
+    """A loopback TCP port nobody listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def free_udp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -129,6 +136,19 @@ def unreachable_and_refusing(work):
         check(res is not None and res["event"] == "error"
               and code_of(res) == "not_reachable",
               f"an unreachable node is denied with not_reachable: {res}")
+        # Listening, but advertising an address where nobody answers.
+        port = free_tcp_port()
+        u = nodes.start("u3", contacts(seed), *BUDGET,
+                        f'--crust.advertise=["127.0.0.1:{port}"]')
+        if not started(u):
+            return
+        t0 = time.monotonic()
+        res = u.command("bootstrap", TIMEOUT)
+        check(res is not None and res["event"] == "error"
+              and code_of(res) == "not_reachable",
+              f"a node advertising an unreachable address is denied: {res}")
+        check(time.monotonic() - t0 < 3.0 + 2.0,
+              "within the 3 s reachability timeout (plus slack)")
         e = nodes.start("e3", contacts(seed), "--crust.client", *BUDGET,
                         listen=False)
         ident = e.wait_event("identity", TIMEOUT)
