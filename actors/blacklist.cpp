@@ -1,6 +1,7 @@
 #include "crust/actors/blacklist.hpp"
 
 #include "crust/messages/log.hpp"
+#include "crust/transport/atomic_file.hpp"
 #include "crust/transport/codec/endpoint.hpp"
 #include "crust/transport/fd_guard.hpp"
 
@@ -228,42 +229,14 @@ caf::expected<std::string> read_file(const std::string& path) {
   }
 }
 
-/// Replaces the file at `path` with `content` atomically: a temporary file
-/// in the same directory, written and fsync'ed, renamed over `path`, then
-/// the directory fsync'ed. The temporary file is removed on failure.
+/// Replaces the file at `path` with `content` atomically
+/// (transport/atomic_file.hpp).
 caf::error write_file_atomically(const std::string& path,
                                  const std::string& content) {
   if (path.empty())
     return bad_argument("empty blacklist file path");
-  std::string tmp = path + ".tmp-XXXXXX";
-  fd_guard fd{::mkostemp(tmp.data(), O_CLOEXEC)};
-  if (fd.get() < 0)
-    return file_error("create a temporary file for", path, errno);
-  auto fail = [&](const char* what) {
-    auto err = errno;
-    ::unlink(tmp.c_str());
-    return file_error(what, path, err);
-  };
-  for (size_t done = 0; done < content.size();) {
-    auto n = ::write(fd.get(), content.data() + done, content.size() - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return fail("write");
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd.get()) != 0)
-    return fail("sync");
-  if (fd.close() != 0)
-    return fail("close");
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return fail("replace");
-  // Best effort: make the rename itself durable.
-  auto dir = std::filesystem::path{path}.parent_path();
-  fd_guard dir_fd{::open(dir.empty() ? "." : dir.c_str(),
-                         O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (dir_fd.get() >= 0)
-    ::fsync(dir_fd.get());
+  if (auto err = replace_file_atomically(path, content))
+    return file_error(err->step, path, err->code);
   return caf::error{};
 }
 

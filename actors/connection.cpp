@@ -265,25 +265,32 @@ void connection_state::decode(const_byte_span bytes) {
   std::optional<caf::error> violation;
   auto violation_code = close_code::protocol_error;
   std::optional<caf::error> peer_closed;
+  // Messages and service frames need the choice first and pass the message
+  // rate limit; false sets the violation.
+  auto admit = [&](const char* what) {
+    if (!established) {
+      violation
+        = make_error(errc::malformed_message,
+                     std::string{what} + " before the connection was chosen");
+      return false;
+    }
+    if (!message_rate.take(1, now())) {
+      violation = make_error(errc::rate_exceeded,
+                             "the peer sent more than "
+                               + std::to_string(cfg.max_messages_per_second)
+                               + " messages per second");
+      violation_code = close_code::rate_exceeded;
+      return false;
+    }
+    return true;
+  };
   auto st = codec->decoder.feed(bytes, [&](const noise::frame_event& ev) {
     if (violation || peer_closed || closing)
       return;
     switch (ev.kind) {
       case noise::frame_event_kind::message:
-        if (!established) {
-          violation = make_error(errc::malformed_message,
-                                 "an application message before the "
-                                 "connection was chosen");
+        if (!admit("an application message"))
           return;
-        }
-        if (!message_rate.take(1, now())) {
-          violation = make_error(errc::rate_exceeded,
-                                 "the peer sent more than "
-                                   + std::to_string(cfg.max_messages_per_second)
-                                   + " messages per second");
-          violation_code = close_code::rate_exceeded;
-          return;
-        }
         ++stats.messages_in;
         self->send(sink, new_message{peer, ev.take_message(), ev.priority});
         break;
@@ -320,22 +327,10 @@ void connection_state::decode(const_byte_span bytes) {
         peer_closed = peer_closed_error(ev.close_reason, ev.close_text);
         break;
       case noise::frame_event_kind::service:
-        if (!established) {
-          violation = make_error(errc::malformed_message,
-                                 "a service frame before the connection was "
-                                 "chosen");
-          return;
-        }
         // Service frames count against the message rate: they are as cheap
         // to send as messages and cost the receiver more.
-        if (!message_rate.take(1, now())) {
-          violation = make_error(errc::rate_exceeded,
-                                 "the peer sent more than "
-                                   + std::to_string(cfg.max_messages_per_second)
-                                   + " messages per second");
-          violation_code = close_code::rate_exceeded;
+        if (!admit("a service frame"))
           return;
-        }
         ++stats.service_frames_in;
         self->send(sink, service_frame{peer, ev.service_kind,
                                        ev.service_body.to_buffer()});

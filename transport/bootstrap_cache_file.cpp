@@ -1,5 +1,6 @@
 #include "crust/transport/bootstrap_cache_file.hpp"
 
+#include "crust/transport/atomic_file.hpp"
 #include "crust/transport/codec/bootstrap_cache_codec.hpp"
 #include "crust/transport/fd_guard.hpp"
 #include "crust/transport/identity.hpp"
@@ -137,28 +138,8 @@ status save_bootstrap_cache_file(const std::string& path,
       ::chmod(dir.c_str(), S_IRWXU);
   }
   auto content = encode_bootstrap_cache(entries);
-  std::string tmp = path + ".tmp-XXXXXX";
-  fd_guard fd{::mkostemp(tmp.data(), O_CLOEXEC)};
-  if (fd.get() < 0)
-    return io_error("create a temporary file", path, errno);
-  auto fail = [&](const char* what) {
-    auto err = errno;
-    ::unlink(tmp.c_str());
-    return io_error(what, path, err);
-  };
-  if (!write_all(fd.get(), content.data(), content.size()))
-    return fail("write");
-  if (::fsync(fd.get()) != 0)
-    return fail("sync");
-  if (fd.close() != 0)
-    return fail("close");
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return fail("replace");
-  // Best effort: make the rename itself durable.
-  fd_guard dir_fd{::open(dir.empty() ? "." : dir.c_str(),
-                         O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-  if (dir_fd.get() >= 0)
-    ::fsync(dir_fd.get());
+  if (auto err = replace_file_atomically(path, content))
+    return io_error(err->step, path, err->code);
   return {};
 }
 
