@@ -216,3 +216,41 @@ def has_ipv6_loopback():
         return True
     except OSError:
         return False
+
+
+# -- test scaffolding (tests/apps/*.py) ------------------------------------------
+
+failures = []
+
+
+def check(cond, what):
+    """Prints one ok/FAIL line; a failure is remembered for the summary."""
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def code_of(event):
+    """The error code of an error event, or None."""
+    return ((event or {}).get("error") or {}).get("code")
+
+
+def run_scenarios(name, scenarios, only=()):
+    """Runs each scenario (a function of a scratch directory) unless `only`
+    names others, prints the summary and returns the exit code."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as work:
+        for scenario, run in scenarios.items():
+            if only and scenario not in only:
+                continue
+            print(f"-- {scenario}", flush=True)
+            t0 = time.monotonic()
+            try:
+                run(work)
+            except Exception as e:  # a crash of the test is a failure too
+                check(False, f"{scenario} raised {type(e).__name__}: {e}")
+            print(f"   ({time.monotonic() - t0:.1f}s)", flush=True)
+    print(f"{name}: {'FAILED' if failures else 'passed'}"
+          f" ({len(failures)} failures)")
+    return 1 if failures else 0

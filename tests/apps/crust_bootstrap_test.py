@@ -11,29 +11,16 @@ import glob
 import os
 import socket
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "scripts"))
-from node_driver import Nodes  # noqa: E402
+from node_driver import Nodes, check, code_of, run_scenarios  # noqa: E402
 
 NODE = sys.argv[1]
 ONLY = set(sys.argv[2:])
 TIMEOUT = 15
 BUDGET = ["--crust.bootstrap-budget=5s"]
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
-
-
-def code_of(event):
-    return ((event or {}).get("error") or {}).get("code")
 
 
 def started(node):
@@ -205,18 +192,4 @@ SCENARIOS = {
     "lan_beacon": lan_beacon,
 }
 
-with tempfile.TemporaryDirectory() as work:
-    for name, run in SCENARIOS.items():
-        if ONLY and name not in ONLY:
-            continue
-        print(f"-- {name}", flush=True)
-        t0 = time.monotonic()
-        try:
-            run(work)
-        except Exception as e:  # a crash of the test is a failure too
-            check(False, f"{name} raised {type(e).__name__}: {e}")
-        print(f"   ({time.monotonic() - t0:.1f}s)", flush=True)
-
-print(f"crust_bootstrap_test: {'FAILED' if failures else 'passed'}"
-      f" ({len(failures)} failures)")
-sys.exit(1 if failures else 0)
+sys.exit(run_scenarios("crust_bootstrap_test", SCENARIOS, ONLY))

@@ -12,12 +12,12 @@ import hashlib
 import os
 import signal
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "..", "scripts"))
-from node_driver import Nodes, has_ipv6_loopback  # noqa: E402
+from node_driver import (  # noqa: E402
+    Nodes, check, code_of, has_ipv6_loopback, run_scenarios)
 
 NODE = sys.argv[1]
 ONLY = set(sys.argv[2:])
@@ -27,18 +27,6 @@ TIMEOUT = 10
 FAST = ["--crust.heartbeat-interval=200ms", "--crust.inactivity-timeout=1s"]
 SILENCE_BUDGET = 1.0 + 2.0
 CLOSE_BUDGET = 2.0
-failures = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        failures.append(what)
-    return cond
-
-
-def code_of(event):
-    return ((event or {}).get("error") or {}).get("code")
 
 
 def connect(dialler, target, host, nodes_ok=True):
@@ -445,18 +433,4 @@ HOSTS = ["127.0.0.1"] + (["::1"] if has_ipv6_loopback() else [])
 if "::1" not in HOSTS:
     print("note: no IPv6 loopback here; ::1 scenarios skipped")
 
-with tempfile.TemporaryDirectory() as work:
-    for name, run in SCENARIOS.items():
-        if ONLY and name not in ONLY:
-            continue
-        print(f"-- {name}", flush=True)
-        t0 = time.monotonic()
-        try:
-            run(work)
-        except Exception as e:  # a crash of the test is a failure too
-            check(False, f"{name} raised {type(e).__name__}: {e}")
-        print(f"   ({time.monotonic() - t0:.1f}s)", flush=True)
-
-print(f"crust_node_network_test: {'FAILED' if failures else 'passed'}"
-      f" ({len(failures)} failures)")
-sys.exit(1 if failures else 0)
+sys.exit(run_scenarios("crust_node_network_test", SCENARIOS, ONLY))
