@@ -330,6 +330,9 @@ struct service_state {
 
   // -- discovery (actors/service_discovery.cpp) -------------------------------
 
+  /// True if `peer` is one of the hard-coded contacts.
+  bool is_contact(const peer_id& peer) const;
+
   /// Where we tell peers we listen: every address of our connection info,
   /// or `cfg.advertise` when set.
   std::vector<std::string> advertised_endpoints() const;

@@ -35,6 +35,16 @@ uint16_t kind_value(service_kind k) {
 
 // -- plumbing -----------------------------------------------------------------
 
+bool service_state::is_contact(const peer_id& peer) const {
+  // Hard-coded contacts never enter the cache (crust-reference.md): they
+  // are tried every time anyway, and the cache is for peers found since.
+  return std::any_of(cfg.contacts.begin(), cfg.contacts.end(),
+                     [&](const std::string& text) {
+                       auto c = contact::parse(text);
+                       return c && c->id == peer;
+                     });
+}
+
 uint64_t service_state::arm_deadline(caf::timespan delay,
                                      std::function<void()> f) {
   auto n = ++last_serial;
@@ -480,7 +490,7 @@ void service_state::on_gossip(const peer_id& peer, const byte_buffer& body) {
     peer_listen_endpoints[peer] = contacts.front().endpoints;
     // A direct connection with the addresses the peer listens on: the
     // cache's kind of entry (gossiped peers never enter it).
-    if (cache)
+    if (cache && !is_contact(peer))
       self->send(cache, atom::put_v, peer, contacts.front().endpoints);
   }
   // What this source told us before gives way to what it tells us now.

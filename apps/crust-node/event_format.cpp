@@ -599,9 +599,9 @@ event_format::learned(const std::vector<crust::bootstrap_candidate>& xs) const {
                      .add_raw("endpoints", eps.str())
                      .str());
     }
-    return event_object("learned").add_raw("peers", list.str()).str();
+    return ok_object("learned").add_raw("peers", list.str()).str();
   }
-  auto out = "learned " + std::to_string(xs.size());
+  auto out = "ok learned " + std::to_string(xs.size());
   for (const auto& x : xs) {
     out += "\n  " + x.peer.to_hex();
     for (const auto& ep : x.endpoints)

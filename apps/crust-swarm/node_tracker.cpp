@@ -96,7 +96,8 @@ node_tracker::on_event(const nlohmann::json& event) {
     connected_[string_field(event, "peer")] = source.empty() ? found_by::contact
                                                              : source;
   } else if (kind == "learned") {
-    // crust-node answers `learned` with this event instead of an `ok`.
+    // Early crust-node builds answered `learned` with this event instead
+    // of an `ok`; today's answer is an `ok` (handled in on_result).
     if (!pending_.empty() && pending_.front().kind == command_kind::learned)
       return on_result(event, true);
     if (auto peers = event.find("peers"); peers != event.end())

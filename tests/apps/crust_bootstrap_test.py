@@ -8,6 +8,7 @@ bounded; every process is killed at the end whatever happens.
 Usage: crust_bootstrap_test.py CRUST_NODE [SCENARIO ...]"""
 
 import glob
+import json
 import os
 import socket
 import sys
@@ -53,12 +54,19 @@ def free_udp_port():
 
 
 def contact_then_cache(work):
-    """Bootstrap from a contact; after a restart without contacts, from the
-    cache."""
+    """Bootstrap from a contact, then meet a peer by gossip; after a restart
+    without contacts, bootstrap from the cache, which holds the peer met but
+    never the contact."""
     with Nodes(NODE, work) as nodes:
         seed = nodes.start("seed1")
         if not started(seed):
             return
+        x = nodes.start("x1", contacts(seed), *BUDGET)
+        if not started(x):
+            return
+        res = x.command("bootstrap", TIMEOUT)
+        check(res is not None and res["event"] == "ok",
+              f"x bootstraps off the seed: {res}")
         b = nodes.start("b1", contacts(seed), *BUDGET)
         if not started(b):
             return
@@ -70,17 +78,29 @@ def contact_then_cache(work):
         acc = seed.wait_event("bootstrap_accept", TIMEOUT, peer=b.peer)
         check(acc is not None and acc["client"] is False,
               "the seed reports a node bootstrapped off it")
+        learned = b.command("learned", TIMEOUT)
+        check(learned is not None and learned["event"] == "ok"
+              and [p["peer"] for p in learned["peers"]] == [x.peer],
+              f"b learned x from the seed's gossip: {learned}")
+        b.command("connect-learned", TIMEOUT)
+        ev = b.wait_event("connect_success", TIMEOUT, peer=x.peer)
+        check(ev is not None and ev.get("found") == "gossip",
+              f"b connects to x, found by gossip: {ev}")
         check(b.quit(TIMEOUT) == 0, "b quits")
-        check(os.path.exists(cache_of(work, "b1")),
-              "b's cache file exists after it quit")
-        # Same identity, no contacts: only the cache knows the seed.
-        b2 = nodes.start("b1-again", *BUDGET, key_file=b.key_file,
-                         )
+        try:
+            with open(cache_of(work, "b1")) as f:
+                cached = [p["peer"] for p in json.load(f)["peers"]]
+        except (OSError, ValueError, KeyError) as e:
+            cached = f"unreadable: {e}"
+        check(cached == [x.peer],
+              f"b's cache holds x and not the hard-coded contact: {cached}")
+        # Same identity, no contacts: only the cache knows a peer.
+        b2 = nodes.start("b1-again", *BUDGET, key_file=b.key_file)
         if not started(b2):
             return
         res = b2.command("bootstrap", TIMEOUT)
         check(res is not None and res["event"] == "ok"
-              and res.get("peer") == seed.peer
+              and res.get("peer") == x.peer
               and res.get("source") == "cache",
               f"after a restart, bootstrap from the cache: {res}")
 
