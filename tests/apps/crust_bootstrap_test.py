@@ -37,6 +37,26 @@ def contacts(*nodes):
         f'"{n.contact("127.0.0.1")}"' for n in nodes) + "]"
 
 
+def read_cache(path):
+    """The peer ids in a cache file, most recent first, or why not."""
+    try:
+        with open(path) as f:
+            return [p["peer"] for p in json.load(f)["peers"]]
+    except (OSError, ValueError, KeyError) as e:
+        return f"unreadable: {e}"
+
+
+def wait_for_cache(path, want, timeout=TIMEOUT):
+    """Polls the cache file (bounded) until it lists `want`; its last
+    content."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = read_cache(path)
+        if got == want or time.monotonic() > deadline:
+            return got
+        time.sleep(0.1)
+
+
 def free_tcp_port():
     """A loopback TCP port nobody listens on (bound, then released)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -86,12 +106,10 @@ def contact_then_cache(work):
         ev = b.wait_event("connect_success", TIMEOUT, peer=x.peer)
         check(ev is not None and ev.get("found") == "gossip",
               f"b connects to x, found by gossip: {ev}")
+        # x's gossip (its listening endpoints) reaches b just after the
+        # connection; the cache writes its file a moment after a change.
+        cached = wait_for_cache(cache_of(work, "b1"), [x.peer])
         check(b.quit(TIMEOUT) == 0, "b quits")
-        try:
-            with open(cache_of(work, "b1")) as f:
-                cached = [p["peer"] for p in json.load(f)["peers"]]
-        except (OSError, ValueError, KeyError) as e:
-            cached = f"unreadable: {e}"
         check(cached == [x.peer],
               f"b's cache holds x and not the hard-coded contact: {cached}")
         # Same identity, no contacts: only the cache knows a peer.
