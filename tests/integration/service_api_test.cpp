@@ -8,6 +8,7 @@
 #include "crust/messages/errc.hpp"
 #include "crust/transport/codec/connection_info.hpp"
 
+#include "await_connected.hpp"
 #include "support/service_test_support.hpp"
 
 #include <algorithm>

@@ -9,6 +9,7 @@
 #include "crust/messages/errc.hpp"
 #include "crust/transport/asio_headers.hpp"
 
+#include "await_connected.hpp"
 #include "support/service_test_support.hpp"
 #include "support/tcp_relay.hpp"
 

@@ -352,19 +352,4 @@ inline node_config fast_liveness_config() {
   return cfg;
 }
 
-/// Polls (bounded) until `n` reports `peer` as (not) connected.
-inline bool await_connected(test_node& n, const peer_id& peer, bool expected,
-                            caf::timespan timeout = std::chrono::seconds{5}) {
-  using namespace std::chrono_literals;
-  auto deadline = clock_type::now() + timeout;
-  for (;;) {
-    auto res = n->is_connected(peer);
-    if (res && *res == expected)
-      return true;
-    if (clock_type::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(10ms);
-  }
-}
-
 } // namespace crust::test
