@@ -607,6 +607,9 @@ service(service_actor::stateful_pointer<service_state> self,
   init.cfg = std::move(cfg);
   init.id = peer_id{init.cfg.keys.pub};
   init.accept_bootstrap = init.cfg.node.accept_bootstrap;
+  for (const auto& text : init.cfg.contacts)
+    if (auto c = contact::parse(text))
+      init.contact_ids.insert(c->id);
   if (init.cfg.blacklist) {
     init.blacklist = init.cfg.blacklist;
   } else {

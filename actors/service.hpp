@@ -221,6 +221,9 @@ struct service_state {
   /// Whether peers may bootstrap off us (`put, bootstrap`).
   bool accept_bootstrap = true;
 
+  /// The peer ids of `cfg.contacts`, parsed once at spawn.
+  std::set<peer_id> contact_ids;
+
   /// Ours (spawned at start, ended with us); none when not configured.
   bootstrap_cache_actor cache;
   lan_beacon_actor beacon;

@@ -38,11 +38,7 @@ uint16_t kind_value(service_kind k) {
 bool service_state::is_contact(const peer_id& peer) const {
   // Hard-coded contacts never enter the cache (crust-reference.md): they
   // are tried every time anyway, and the cache is for peers found since.
-  return std::any_of(cfg.contacts.begin(), cfg.contacts.end(),
-                     [&](const std::string& text) {
-                       auto c = contact::parse(text);
-                       return c && c->id == peer;
-                     });
+  return contact_ids.count(peer) > 0;
 }
 
 uint64_t service_state::arm_deadline(caf::timespan delay,
