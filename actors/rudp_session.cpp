@@ -1,6 +1,8 @@
 #include "crust/actors/rudp_session.hpp"
 
 #include "crust/messages/log.hpp"
+#include "crust/transport/codec/session_envelope.hpp"
+#include "crust/transport/noise/frame_codec.hpp"
 
 #include <caf/send.hpp>
 
@@ -25,7 +27,7 @@ caf::error make_error(errc code, std::string detail) {
 /// A peer that sends what a genuine peer never sends.
 bool is_misbehaviour(errc code) {
   return code == errc::malformed_message || code == errc::decrypt_failed
-         || code == errc::message_too_large;
+         || code == errc::message_too_large || code == errc::rate_exceeded;
 }
 
 /// The engine reason of a local close with a close code.
@@ -54,11 +56,16 @@ rudp::connection_config engine_config(const rudp_session_config& cfg) {
     out.channel.expected_remote = c.expected_peer->bytes();
   out.channel.ephemeral_source = c.ephemeral_source;
   out.channel.refusal = c.refusal;
-  out.queue.max_message_size = c.max_message_size;
-  out.queue.max_bytes = std::max(c.max_queued_bytes, c.max_message_size);
+  // Engine messages carry the session envelope: a message or a whole
+  // service frame plus its header.
+  auto largest = std::max(c.max_message_size + codec::message_envelope_overhead,
+                          noise::max_service_body
+                            + codec::service_envelope_overhead);
+  out.queue.max_message_size = largest;
+  out.queue.max_bytes = std::max(c.max_queued_bytes, largest);
   out.queue.expiry = c.queue_expiry;
-  if (out.receive_window < c.max_message_size + 5)
-    out.receive_window = c.max_message_size + 5;
+  if (out.receive_window < largest + 5)
+    out.receive_window = largest + 5;
   return out;
 }
 
@@ -72,6 +79,12 @@ caf::error rudp_session_state::start() {
     return to_error(created.error());
   conn.emplace(std::move(*created));
   peer = cfg.connection.expected_peer.value_or(peer_id{});
+  auto t = now();
+  message_rate.reset(cfg.connection.max_messages_per_second, t);
+  byte_rate.reset(cfg.connection.max_bytes_per_second, t);
+  // Authenticated and chosen within the handshake timeout, as over TCP.
+  self->delayed_send(self, cfg.connection.handshake_timeout, atom::timeout_v,
+                     atom::handshake_v);
   pump();
   return {};
 }
@@ -111,10 +124,82 @@ caf::result<uint64_t> rudp_session_state::send(uint8_t prio,
                       std::to_string(size) + " bytes, more than "
                         + std::to_string(cfg.connection.max_message_size));
   }
-  if (auto st = conn->send(prio, std::move(payload), now()); !st)
+  if (!established) {
+    // The peer takes messages only after the choice.
+    if (held_bytes + payload.size() > cfg.connection.max_queued_bytes)
+      return make_error(errc::queue_full, "the rUDP session's queue is full");
+    held_bytes += payload.size();
+    held.emplace_back(prio, std::move(payload));
+    return static_cast<uint64_t>(held_bytes);
+  }
+  if (auto st = conn->send(prio, codec::wrap_message(std::move(payload)),
+                           now());
+      !st)
     return to_error(st.error());
   pump();
   return static_cast<uint64_t>(conn->queued_bytes());
+}
+
+void rudp_session_state::send_service(uint16_t kind, const byte_buffer& body) {
+  if (!conn || !established || exit_reason || closed_locally || kind == 0
+      || body.size() > noise::max_service_body)
+    return;
+  // Ahead of queued messages, as a TCP CONNECTION sends them.
+  static_cast<void>(conn->send(0, codec::wrap_service(kind, body), now()));
+  pump();
+}
+
+bool rudp_session_state::leads() const {
+  return peer_id{cfg.connection.local_static.pub} > peer;
+}
+
+void rudp_session_state::send_choose() {
+  static_cast<void>(conn->send(0, codec::wrap_choose(), now()));
+  sent_choose = true;
+}
+
+void rudp_session_state::choose() {
+  if (!conn || !handshake_done || established || choose_allowed || exit_reason
+      || closed_locally)
+    return;
+  choose_allowed = true;
+  if (leads()) {
+    // We pick this session; the peer's answering choose establishes it.
+    send_choose();
+  } else if (got_choose) {
+    // The peer picked it before we vetted it: answer now.
+    send_choose();
+    establish();
+  }
+  pump();
+}
+
+void rudp_session_state::establish() {
+  established = true;
+  log::debug("rudp session {}: established with {}", remote_text,
+             peer.short_hex());
+  self->send(sink, crust::established{peer});
+  auto t = now();
+  for (auto& [prio, payload] : held)
+    if (auto st = conn->send(prio, codec::wrap_message(std::move(payload)), t);
+        !st)
+      log::debug("rudp session {}: a held message failed: {}", remote_text,
+                 st.error().message());
+  held.clear();
+  held_bytes = 0;
+}
+
+void rudp_session_state::on_handshake_deadline() {
+  if (!conn || established || exit_reason || closed_locally)
+    return;
+  auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(
+    cfg.connection.handshake_timeout);
+  abort({errc::handshake_timeout,
+         handshake_done ? "authenticated, but the session was not chosen "
+                          "within "
+                            + std::to_string(limit.count()) + " ms"
+                        : "no handshake within "
+                            + std::to_string(limit.count()) + " ms"});
 }
 
 void rudp_session_state::close(uint16_t code, const std::string& text) {
@@ -146,7 +231,7 @@ connection_stats rudp_session_state::current_stats() const {
   out.remote = remote_text;
   out.initiated = cfg.connection.side == noise::role::initiator;
   out.established = established;
-  out.connected = established;
+  out.connected = handshake_done;
   out.dropped_messages = dropped_messages;
   out.dropped_bytes = dropped_bytes;
   if (!conn)
@@ -202,7 +287,7 @@ void rudp_session_state::ship(std::shared_ptr<datagram_batch>& batch) {
   if (batch->items.empty())
     return;
   auto responder = cfg.connection.side == noise::role::responder;
-  if (responder && !established)
+  if (responder && !handshake_done)
     self->send(endpoint, atom::write_v, conn->local_id(), std::move(batch));
   else
     socket->send(std::move(batch));
@@ -220,22 +305,69 @@ void rudp_session_state::arm(rudp::time_point deadline, rudp::time_point t) {
 void rudp_session_state::handle(rudp::event& ev) {
   if (auto* connected = std::get_if<rudp::connected_event>(&ev)) {
     peer = peer_id{connected->peer_id};
-    established = true;
+    handshake_done = true;
     log::debug("rudp session {}: authenticated {}", remote_text,
                peer.short_hex());
     auto initiated = cfg.connection.side == noise::role::initiator;
-    self->send(sink, authenticated{peer, remote_text, initiated});
-    // No choose frame on rUDP: established at once (docs/rudp.md §10).
-    self->send(sink, crust::established{peer});
+    self->send(sink, authenticated{peer, remote_text, initiated, true});
   } else if (auto* msg = std::get_if<rudp::message_event>(&ev)) {
-    if (!closed_locally)
-      self->send(sink, new_message{peer, std::move(msg->payload), msg->prio});
+    on_message(*msg);
   } else if (auto* dropped = std::get_if<rudp::dropped_event>(&ev)) {
     report_dropped(dropped->report);
   } else if (auto* closed = std::get_if<rudp::closed_event>(&ev)) {
     report_dropped(closed->dropped);
     on_closed(closed->reason);
   }
+}
+
+void rudp_session_state::on_message(rudp::message_event& msg) {
+  if (closed_locally || exit_reason)
+    return;
+  auto size = msg.payload.size();
+  auto env = codec::unwrap(std::move(msg.payload));
+  if (!env) {
+    abort(env.error());
+    return;
+  }
+  auto t = now();
+  switch (env->kind) {
+    case codec::envelope_kind::choose:
+      if (established || got_choose) {
+        abort({errc::malformed_message, "a second choose"});
+        return;
+      }
+      if (leads() && !sent_choose) {
+        abort({errc::malformed_message,
+               "a choose from the smaller peer id before ours"});
+        return;
+      }
+      got_choose = true;
+      if (leads()) {
+        establish();
+      } else if (choose_allowed) {
+        send_choose();
+        establish();
+      }
+      // Otherwise the SINK has not vetted the peer yet: its `choose`
+      // answers and establishes.
+      return;
+    case codec::envelope_kind::message:
+    case codec::envelope_kind::service:
+      break;
+  }
+  if (!established) {
+    abort({errc::malformed_message, "a message before the session was chosen"});
+    return;
+  }
+  // Service frames count against the message rate, as over TCP.
+  if (!message_rate.take(1, t) || !byte_rate.take(static_cast<double>(size), t)) {
+    abort({errc::rate_exceeded, "the peer exceeded the message or byte rate"});
+    return;
+  }
+  if (env->kind == codec::envelope_kind::service)
+    self->send(sink, service_frame{peer, env->service_kind, std::move(env->body)});
+  else
+    self->send(sink, new_message{peer, std::move(env->body), msg.prio});
 }
 
 void rudp_session_state::on_closed(const failure& reason) {
@@ -317,11 +449,11 @@ rudp_session(rudp_session_actor::stateful_pointer<rudp_session_state> self,
            std::vector<uint8_t>& payload) -> caf::result<uint64_t> {
       return self->state.send(prio, std::move(payload));
     },
-    [](atom::choose) {
-      // nop: established when the handshake completes
+    [self](atom::choose) {
+      self->state.choose();
     },
-    [](atom::service, uint16_t, const std::vector<uint8_t>&) {
-      // nop: no service frames over rUDP yet
+    [self](atom::service, uint16_t kind, const std::vector<uint8_t>& body) {
+      self->state.send_service(kind, body);
     },
     [self](atom::close) {
       self->state.close(static_cast<uint16_t>(close_code::normal),
@@ -333,8 +465,8 @@ rudp_session(rudp_session_actor::stateful_pointer<rudp_session_state> self,
     [self](atom::get, atom::stats) {
       return self->state.current_stats();
     },
-    [](atom::timeout, atom::handshake) {
-      // nop: the engine keeps its own deadlines
+    [self](atom::timeout, atom::handshake) {
+      self->state.on_handshake_deadline();
     },
     [](atom::timeout, atom::heartbeat) {
       // nop

@@ -12,6 +12,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace crust {
 
@@ -33,11 +35,14 @@ rudp::connection_config engine_config(const rudp_session_config& cfg);
 /// `rudp::connection` driven by datagrams from the UDP ENDPOINT, the
 /// owner's requests and one timer.
 ///
-/// Towards the owner it behaves as a TCP CONNECTION, with one difference:
-/// rUDP has no choose frame, so the session reports `authenticated` and
-/// `established` together when the handshake completes; `choose` is
-/// ignored (the owner closes a duplicate with `close`). Service frames are
-/// not carried yet (`service` is ignored).
+/// Towards the owner it behaves as a TCP CONNECTION: `authenticated` when
+/// the handshake completes, then the choice of wire-protocol.md §5.1
+/// (`choose` from the owner, a choose envelope from the peer) before
+/// `established`, all within the handshake timeout; messages, service
+/// frames and the choice travel in the session envelope
+/// (transport/codec/session_envelope.hpp, docs/rudp.md §10.1) inside the
+/// engine's ordered messages. Sends before `established` wait in the
+/// session.
 ///
 /// Timer: the engine's `next_timeout()` maps to one `delayed_send` tagged
 /// with a generation number; a timer that is not the latest is ignored, and
@@ -67,7 +72,20 @@ struct rudp_session_state {
   connection_sink_actor sink;
 
   peer_id peer;
+  /// The engine's handshake completed (the peer is authenticated).
+  bool handshake_done = false;
+  /// The choice (wire-protocol.md §5.1), as in a TCP CONNECTION.
+  bool choose_allowed = false;
+  bool sent_choose = false;
+  bool got_choose = false;
   bool established = false;
+
+  /// Sends made before `established`, in order.
+  std::vector<std::pair<uint8_t, byte_buffer>> held;
+  size_t held_bytes = 0;
+
+  rate_limiter message_rate;
+  rate_limiter byte_rate;
   /// A local `close` ran: the end is normal, the SINK hears nothing more.
   bool closed_locally = false;
   /// The engine emitted `closed_event`; the actor quits once the engine is
@@ -88,6 +106,9 @@ struct rudp_session_state {
   void on_datagram(const byte_buffer& bytes);
   void on_timer(uint64_t generation);
   caf::result<uint64_t> send(uint8_t prio, byte_buffer payload);
+  void send_service(uint16_t kind, const byte_buffer& body);
+  void choose();
+  void on_handshake_deadline();
   void close(uint16_t code, const std::string& text);
   void abort(failure reason);
   connection_stats current_stats() const;
@@ -98,6 +119,12 @@ private:
   /// After every input: events, datagrams, the timer.
   void pump();
   void handle(rudp::event& ev);
+  void on_message(rudp::message_event& msg);
+  /// True if we have the larger peer id (we pick the connection).
+  bool leads() const;
+  /// Queues a choose envelope.
+  void send_choose();
+  void establish();
   void ship(std::shared_ptr<datagram_batch>& batch);
   void arm(rudp::time_point deadline, rudp::time_point t);
   void report_dropped(const codec::drop_report& report);

@@ -54,6 +54,16 @@ asio::ip::tcp::endpoint to_asio(const endpoint& addr) {
   return {ip, addr.port};
 }
 
+/// "a.b.c.d:port" or "[v6]:port", whatever the protocol.
+std::string host_port(endpoint addr) {
+  addr.protocol = transport_protocol::tcp;
+  return to_string(addr);
+}
+
+const char* transport_name(const connection_entry& entry) {
+  return entry.rudp ? "rudp" : "tcp";
+}
+
 } // namespace
 
 // -- helpers -----------------------------------------------------------------
@@ -91,7 +101,7 @@ caf::actor_addr service_state::dial(const peer_id& peer, const endpoint& addr,
                                     uint64_t attempt) {
   auto cc = make_connection_config(noise::role::initiator);
   cc.expected_peer = peer;
-  cc.remote = to_string(addr);
+  cc.remote = host_port(addr);
   connection_actor conn;
   if (cfg.dial) {
     conn = cfg.dial(self->home_system(), addr, std::move(cc), self);
@@ -100,17 +110,90 @@ caf::actor_addr service_state::dial(const peer_id& peer, const endpoint& addr,
     conn = spawn_tcp_connection(self->home_system(), std::move(stream),
                                 std::move(cc), self);
   }
+  register_dial(conn, peer, addr, attempt);
+  return conn.address();
+}
+
+void service_state::register_dial(connection_actor conn, const peer_id& peer,
+                                  const endpoint& addr, uint64_t attempt) {
   ++dialled_total;
   self->monitor(conn);
   connection_entry entry;
   entry.handle = conn;
-  entry.remote = to_string(addr);
+  entry.remote = host_port(addr);
   entry.ip = addr.ip.to_string();
   entry.initiated = true;
+  entry.rudp = addr.protocol == transport_protocol::udp;
   entry.peer = peer;
   entry.attempt = attempt;
   connections.emplace(conn.address(), std::move(entry));
-  return conn.address();
+}
+
+bool service_state::open_udp(bool accept) {
+  if (!cfg.node.rudp || cfg.io == nullptr)
+    return false;
+  if (udp) {
+    if (accept != udp_accepting) {
+      self->send(udp, atom::listen_v, accept);
+      udp_accepting = accept;
+    }
+    return true;
+  }
+  udp_endpoint_config uc;
+  // While listening, the UDP port takes the TCP port's number if it is free:
+  // a contact's TCP address then names our rUDP one too.
+  uc.port = cfg.node.udp_port != 0 ? cfg.node.udp_port : (accept ? port : 0);
+  auto& sc = uc.session.connection;
+  sc = make_connection_config(noise::role::responder);
+  uc.accept = accept;
+  uc.acceptor = self;
+  auto opened = spawn_udp_endpoint(self->home_system(), *cfg.io, uc,
+                                   &udp_port);
+  if (!opened && cfg.node.udp_port == 0 && uc.port != 0) {
+    uc.port = 0;
+    opened = spawn_udp_endpoint(self->home_system(), *cfg.io, uc, &udp_port);
+  }
+  if (!opened) {
+    log::warn("no rUDP: {}", opened.error().message());
+    return false;
+  }
+  udp = std::move(*opened);
+  udp_accepting = accept;
+  log::info("rUDP on UDP port {}{}", udp_port, accept ? "" : " (dialling only)");
+  return true;
+}
+
+void service_state::dial_rudp(const peer_id& peer, const endpoint& addr,
+                              uint64_t attempt) {
+  auto sink = caf::actor_cast<connection_sink_actor>(self);
+  self
+    ->request(udp, cfg.node.handshake_timeout, atom::connect_v,
+              host_port(addr), peer, sink)
+    .then(
+      [this, peer, addr, attempt](connection_actor& conn) {
+        register_dial(conn, peer, addr, attempt);
+        auto i = connecting.find(peer);
+        if (i == connecting.end() || i->second.attempt != attempt
+            || active.count(peer) > 0) {
+          // The connect ended meanwhile (TCP won, or it failed).
+          retire(conn.address());
+          connections.at(conn.address()).peer.reset();
+          self->send(conn, atom::close_v,
+                     static_cast<uint16_t>(close_code::duplicate),
+                     std::string{"the connect ended"});
+        }
+      },
+      [this, peer, attempt](caf::error& err) {
+        auto i = connecting.find(peer);
+        if (i == connecting.end() || i->second.attempt != attempt)
+          return;
+        auto& pc = i->second;
+        if (weight(err) > weight(pc.reason))
+          pc.reason = err;
+        if (pc.dials > 0)
+          --pc.dials;
+        check_connect(peer);
+      });
 }
 
 void service_state::start_connect(const peer_id& peer,
@@ -152,9 +235,21 @@ void service_state::dial_all(const peer_id& peer,
     return;
   auto& pc = i->second;
   pc.attempt = ++last_attempt;
+  pc.udp_addrs.clear();
+  pc.udp_started = false;
+  bool rudp = cfg.node.rudp && (cfg.dial || cfg.io != nullptr);
+  // Addresses without any UDP endpoint (a contact's text, an old cache) get
+  // rUDP at their TCP addresses: our UDP port follows the TCP one.
+  bool implied_udp = std::none_of(addrs.begin(), addrs.end(), [](auto& x) {
+    return x.protocol == transport_protocol::udp;
+  });
+  auto add_udp = [&pc](endpoint ep) {
+    ep.protocol = transport_protocol::udp;
+    auto& v = pc.udp_addrs;
+    if (std::find(v.begin(), v.end(), ep) == v.end())
+      v.push_back(ep);
+  };
   for (const auto& addr : addrs) {
-    if (addr.protocol != transport_protocol::tcp)
-      continue;
     if (!whitelisted(addr.ip.to_string())) {
       if (weight(pc.reason) < 2)
         pc.reason
@@ -162,14 +257,68 @@ void service_state::dial_all(const peer_id& peer,
                        addr.ip.to_string() + " is not on our whitelist");
       continue;
     }
+    if (addr.protocol == transport_protocol::udp) {
+      if (rudp)
+        add_udp(addr);
+      continue;
+    }
     dial(peer, addr, pc.attempt);
     ++pc.dials;
+    if (rudp && implied_udp)
+      add_udp(addr);
+  }
+  if (!pc.udp_addrs.empty()) {
+    auto head_start = cfg.node.rudp_head_start;
+    if (pc.dials == 0 || head_start == caf::timespan{0}) {
+      start_rudp(peer);
+    } else {
+      auto attempt = pc.attempt;
+      arm_deadline(head_start, [this, peer, attempt] {
+        auto j = connecting.find(peer);
+        if (j != connecting.end() && j->second.attempt == attempt)
+          start_rudp(peer);
+      });
+    }
   }
   if (pc.dials == 0) {
     auto reason = pc.reason ? pc.reason
                             : make_error(errc::connect_failed,
-                                         "no TCP address to dial");
+                                         "no address to dial");
     fail_connect(peer, std::move(reason));
+  }
+}
+
+void service_state::start_rudp(const peer_id& peer) {
+  auto i = connecting.find(peer);
+  if (i == connecting.end() || active.count(peer) > 0)
+    return;
+  auto& pc = i->second;
+  if (pc.udp_started || pc.udp_addrs.empty())
+    return;
+  // Prefer TCP: a TCP candidate that authenticated is about to be chosen
+  // (should it fail after all, check_connect starts rUDP then).
+  bool tcp_close = std::any_of(connections.begin(), connections.end(),
+                               [&](const auto& kvp) {
+                                 const auto& x = kvp.second;
+                                 return x.peer == peer && !x.rudp
+                                        && x.authenticated && !x.retired;
+                               });
+  if (tcp_close)
+    return;
+  pc.udp_started = true;
+  if (!cfg.dial && !open_udp(udp_accepting)) {
+    if (weight(pc.reason) < 1)
+      pc.reason = make_error(errc::socket_failure, "no UDP socket for rUDP");
+    return;
+  }
+  log::debug("{}: rUDP fallback to {} ({} addresses)", id.short_hex(),
+             peer.short_hex(), pc.udp_addrs.size());
+  for (const auto& addr : pc.udp_addrs) {
+    ++pc.dials;
+    if (cfg.dial)
+      dial(peer, addr, pc.attempt);
+    else
+      dial_rudp(peer, addr, pc.attempt);
   }
 }
 
@@ -254,6 +403,10 @@ void service_state::check_connect(const peer_id& peer) {
   if (j == connecting.end() || !j->second.started || j->second.dials > 0
       || active.count(peer) > 0)
     return;
+  // Every TCP dial failed before the head start ended: rUDP now.
+  start_rudp(peer);
+  if (j->second.dials > 0)
+    return;
   // Another connection may still carry the peer: one of its candidates, or
   // an inbound connection that has not authenticated yet (the peer's own
   // dial, when both sides connect at once and the peer keeps that one).
@@ -283,10 +436,21 @@ void service_state::on_authenticated(const caf::actor_addr& who,
     entry.remote = ev.remote;
     entry.ip = ip_of(ev.remote);
     entry.initiated = ev.initiated;
+    entry.rudp = ev.rudp;
     self->monitor(entry.handle);
     i = connections.emplace(who, std::move(entry)).first;
     if (!ev.initiated)
       ++accepted_total;
+    if (ev.rudp && !ev.initiated && !whitelisted(i->second.ip)) {
+      // TCP refuses these before the handshake; a UDP ENDPOINT accepts
+      // first.
+      ++refused_total;
+      i->second.retired = true;
+      self->send(i->second.handle, atom::close_v,
+                 static_cast<uint16_t>(close_code::not_whitelisted),
+                 std::string{"address not whitelisted"});
+      return;
+    }
   } else if (!i->second.initiated && pending_inbound > 0) {
     --pending_inbound;
   }
@@ -313,6 +477,33 @@ void service_state::on_authenticated(const caf::actor_addr& who,
     return;
   }
   auto peer = ev.peer;
+  if (entry.rudp && !entry.initiated) {
+    // The address ban TCP checks before the handshake, then the peer's.
+    self->request(blacklist, caf::infinite, atom::is_banned_v, entry.ip)
+      .then(
+        [this, who, peer](bool banned) {
+          auto k = connections.find(who);
+          if (k == connections.end())
+            return;
+          if (banned) {
+            ++refused_total;
+            k->second.retired = true;
+            self->send(k->second.handle, atom::close_v,
+                       static_cast<uint16_t>(close_code::banned),
+                       std::string{"address banned"});
+            return;
+          }
+          vet(who, peer);
+        },
+        [this, who, peer](caf::error&) {
+          vet(who, peer);
+        });
+    return;
+  }
+  vet(who, peer);
+}
+
+void service_state::vet(const caf::actor_addr& who, const peer_id& peer) {
   self->request(blacklist, caf::infinite, atom::is_banned_v, peer)
     .then(
       [this, who, peer](bool banned) {
@@ -343,7 +534,16 @@ void service_state::decide(const caf::actor_addr& who, const peer_id& peer) {
     self->send(entry.handle, atom::choose_v);
     return;
   }
-  bool taken = active.count(peer) > 0
+  // Prefer TCP: an rUDP candidate yields to an authenticated TCP one, which
+  // is chosen when its own vetting ends.
+  bool tcp_ready = entry.rudp
+                   && std::any_of(connections.begin(), connections.end(),
+                                  [&](const auto& kvp) {
+                                    const auto& x = kvp.second;
+                                    return x.peer == peer && !x.rudp
+                                           && x.authenticated && !x.retired;
+                                  });
+  bool taken = tcp_ready || active.count(peer) > 0
                || std::any_of(
                  connections.begin(), connections.end(), [&](const auto& kvp) {
                    const auto& x = kvp.second;
@@ -392,9 +592,11 @@ void service_state::on_established(const caf::actor_addr& who,
     for (auto& rp : promises)
       rp.deliver(peer);
   }
-  log::info("connected to {} at {} ({})", peer.short_hex(), entry.remote,
+  log::info("connected to {} at {} over {} ({})", peer.short_hex(),
+            entry.remote, transport_name(entry),
             entry.initiated ? "dialled" : "accepted");
-  publish(connect_success{peer, entry.remote, "tcp", entry.initiated});
+  publish(
+    connect_success{peer, entry.remote, transport_name(entry), entry.initiated});
   on_peer_connected(peer);
 }
 
@@ -458,15 +660,22 @@ expected<private_connection_info> service_state::prepare_info() const {
     return failure{errc::not_listening,
                    "start listening first: connection info lists the "
                    "addresses we listen on"};
-  for (const auto& ip : local_addresses(listener->dual_stack())) {
-    if (result.pub.endpoints.size() == public_connection_info::max_endpoints)
-      break;
-    endpoint ep;
-    ep.protocol = transport_protocol::tcp;
-    ep.ip = ip;
-    ep.port = port;
-    result.pub.endpoints.push_back(ep);
-  }
+  auto ips = local_addresses(listener->dual_stack());
+  auto add = [&](transport_protocol proto, uint16_t num) {
+    for (const auto& ip : ips) {
+      if (result.pub.endpoints.size() == public_connection_info::max_endpoints)
+        return;
+      endpoint ep;
+      ep.protocol = proto;
+      ep.ip = ip;
+      ep.port = num;
+      result.pub.endpoints.push_back(ep);
+    }
+  };
+  add(transport_protocol::tcp, port);
+  // rUDP where we accept it (its port is known once the endpoint answered).
+  if (udp_accepting && udp_port != 0)
+    add(transport_protocol::udp, udp_port);
   return result;
 }
 
@@ -492,6 +701,7 @@ expected<uint16_t> service_state::start_listening() {
   listener->start();
   log::info("listening on TCP port {} ({})", port,
             listener->dual_stack() ? "IPv6 and IPv4" : "IPv4");
+  open_udp(true);
   listener_started ev;
   ev.port = port;
   if (auto info = prepare_info())
@@ -508,6 +718,8 @@ void service_state::stop_listening() {
   listener->close();
   listener.reset();
   port = 0;
+  if (udp)
+    open_udp(false);
   advertise();
 }
 
@@ -572,6 +784,9 @@ void service_state::shutdown() {
     for (auto& rp : pc.promises)
       rp.deliver(make_error(errc::shutting_down, "the node stopped"));
   connecting.clear();
+  // The endpoint outlives its sessions' closes for a moment.
+  if (udp)
+    caf::anon_send(udp, atom::stop_v);
   if (owns_blacklist && blacklist)
     caf::anon_send_exit(blacklist, caf::exit_reason::user_shutdown);
   // The cache writes its file on the way out.
@@ -732,8 +947,8 @@ service(service_actor::stateful_pointer<service_state> self,
       std::vector<peer_summary> result;
       for (const auto& [peer, addr] : st.active) {
         const auto& entry = st.connections.at(addr);
-        result.push_back(
-          peer_summary{peer, entry.remote, "tcp", entry.initiated});
+        result.push_back(peer_summary{peer, entry.remote,
+                                      transport_name(entry), entry.initiated});
       }
       return result;
     },

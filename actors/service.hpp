@@ -4,6 +4,7 @@
 #include "crust/actors/bootstrap_manager.hpp"
 #include "crust/actors/connection.hpp"
 #include "crust/actors/lan_beacon.hpp"
+#include "crust/actors/udp_endpoint.hpp"
 #include "crust/messages/config.hpp"
 #include "crust/messages/interfaces.hpp"
 #include "crust/messages/peer_id.hpp"
@@ -32,7 +33,9 @@ class asio_runtime;
 class tcp_listener;
 
 /// Spawns a CONNECTION that dials `addr` (the transport seam of the
-/// SERVICE: TCP in production, in-memory pipes in deterministic tests).
+/// SERVICE: TCP and rUDP in production, in-memory pipes in deterministic
+/// tests, which see `addr.protocol` and may treat UDP endpoints as another
+/// network).
 using dial_function = std::function<connection_actor(
   caf::actor_system& sys, const endpoint& addr, connection_config cfg,
   connection_sink_actor sink)>;
@@ -52,7 +55,8 @@ struct service_config {
   /// The BLACKLIST to use; the SERVICE spawns its own if null.
   blacklist_actor blacklist;
 
-  /// Dials an endpoint; empty means TCP through `io`.
+  /// Dials an endpoint of either protocol; empty means TCP through `io` and
+  /// rUDP through the SERVICE's UDP ENDPOINT.
   dial_function dial;
 
   /// Hard-coded contacts (`PEERID@host:port`) for `bootstrap`; they never
@@ -88,6 +92,8 @@ struct connection_entry {
   std::string ip;
   /// True if we dialled.
   bool initiated = false;
+  /// An rUDP SESSION (else a TCP CONNECTION).
+  bool rudp = false;
   /// Known once authenticated (or dialled with an expected id).
   std::optional<peer_id> peer;
   bool authenticated = false;
@@ -154,6 +160,10 @@ struct pending_connect {
   size_t dials = 0;
   /// The most telling failure so far.
   caf::error reason;
+  /// The rUDP fallback: the UDP endpoints to dial once TCP had its head
+  /// start (or failed everywhere), and whether that happened.
+  std::vector<endpoint> udp_addrs;
+  bool udp_started = false;
 };
 
 /// State of the SERVICE (messages/interfaces.hpp).
@@ -207,6 +217,13 @@ struct service_state {
 
   /// Inbound connections not yet authenticated.
   size_t pending_inbound = 0;
+
+  /// The UDP ENDPOINT of rUDP (none without io or with rUDP off); opened
+  /// accepting when we listen, or not accepting at the first rUDP dial.
+  udp_endpoint_actor udp;
+  bool udp_accepting = false;
+  /// Its port and its bound addresses ("a.b.c.d:port", "[v6]:port").
+  uint16_t udp_port = 0;
 
   /// The TCP listener, while listening.
   std::shared_ptr<tcp_listener> listener;
@@ -285,8 +302,25 @@ struct service_state {
   void start_connect(const peer_id& peer, const std::vector<endpoint>& addrs,
                      caf::typed_response_promise<peer_id> rp);
 
-  /// Dials every TCP address of `addrs` that the whitelist allows.
+  /// Dials every TCP address of `addrs` that the whitelist allows now and
+  /// its UDP ones after the rUDP head start (at once if TCP has none).
   void dial_all(const peer_id& peer, const std::vector<endpoint>& addrs);
+
+  /// Dials the rUDP fallback of the connect to `peer` unless it is
+  /// connected, started it already, or a TCP candidate authenticated.
+  void start_rudp(const peer_id& peer);
+
+  /// Dials `addr` over rUDP through our UDP ENDPOINT for a connect attempt;
+  /// the session registers when the endpoint answers.
+  void dial_rudp(const peer_id& peer, const endpoint& addr, uint64_t attempt);
+
+  /// Opens the UDP ENDPOINT (accepting or not); false if rUDP is
+  /// unavailable.
+  bool open_udp(bool accept);
+
+  /// Registers a CONNECTION we dialled.
+  void register_dial(connection_actor conn, const peer_id& peer,
+                     const endpoint& addr, uint64_t attempt);
 
   /// Fails the connect to `peer` if no dial and no candidate is left.
   void check_connect(const peer_id& peer);
@@ -299,6 +333,10 @@ struct service_state {
   void on_down(const caf::actor_addr& who, const caf::error& reason);
 
   void on_authenticated(const caf::actor_addr& who, const authenticated& ev);
+
+  /// Asks the blacklist whether the authenticated peer of `who` is banned,
+  /// then decides.
+  void vet(const caf::actor_addr& who, const peer_id& peer);
 
   /// The blacklist answered whether an authenticated peer is banned.
   void decide(const caf::actor_addr& who, const peer_id& peer);

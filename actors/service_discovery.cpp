@@ -212,13 +212,12 @@ void service_state::start_bootstrap(
   theirs.id = peer;
   for (const auto& text : cand.endpoints)
     if (auto ep = endpoint::parse(text);
-        ep && ep->protocol == transport_protocol::tcp
-        && theirs.endpoints.size() < public_connection_info::max_endpoints)
+        ep && theirs.endpoints.size() < public_connection_info::max_endpoints)
       theirs.endpoints.push_back(*ep);
   bool connected = active.count(peer) > 0;
   if (theirs.endpoints.empty() && !connected) {
     rp.deliver(make_error(errc::bad_address,
-                          "the candidate has no TCP endpoint to dial"));
+                          "the candidate has no endpoint to dial"));
     return;
   }
   auto& pb = bootstrapping[peer];
@@ -520,8 +519,7 @@ void service_state::ping(const cached_peer& cp,
   theirs.id = cp.peer;
   for (const auto& text : cp.endpoints)
     if (auto ep = endpoint::parse(text);
-        ep && ep->protocol == transport_protocol::tcp
-        && theirs.endpoints.size() < public_connection_info::max_endpoints)
+        ep && theirs.endpoints.size() < public_connection_info::max_endpoints)
       theirs.endpoints.push_back(*ep);
   if (theirs.endpoints.empty()) {
     rp.deliver(false);

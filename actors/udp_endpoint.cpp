@@ -228,6 +228,8 @@ void udp_endpoint_state::on_session_down(const caf::actor_addr& who) {
     sessions.erase(j);
   }
   by_actor.erase(i);
+  if (stopping && sessions.empty())
+    self->quit();
 }
 
 udp_endpoint_stats udp_endpoint_state::current_stats() const {
@@ -291,12 +293,31 @@ udp_endpoint(udp_endpoint_actor::stateful_pointer<udp_endpoint_state> self,
       if (batch)
         self->state.on_received(*batch);
     },
+    [self](atom::listen, bool on) {
+      self->state.cfg.accept = on;
+    },
+    [self](atom::stop) {
+      auto& state = self->state;
+      state.stopping = true;
+      state.cfg.accept = false;
+      if (state.sessions.empty()) {
+        self->quit();
+        return;
+      }
+      // A session's graceful close may wait for a peer that is gone.
+      self->delayed_send(self, std::chrono::seconds{2}, atom::timeout_v,
+                         atom::stop_v);
+    },
+    [self](atom::timeout, atom::stop) {
+      self->quit();
+    },
   };
 }
 
 expected<udp_endpoint_actor> spawn_udp_endpoint(caf::actor_system& sys,
                                                 asio_runtime& io,
-                                                udp_endpoint_config cfg) {
+                                                udp_endpoint_config cfg,
+                                                uint16_t* bound_port) {
   std::vector<std::shared_ptr<udp_socket>> sockets;
   uint16_t port = cfg.port;
   for (const auto& text : cfg.bind_addresses) {
@@ -322,6 +343,8 @@ expected<udp_endpoint_actor> spawn_udp_endpoint(caf::actor_system& sys,
   }
   if (sockets.empty())
     return failure{errc::socket_failure, "UDP endpoint: no socket opened"};
+  if (bound_port != nullptr)
+    *bound_port = sockets.front()->local().port();
   return sys.spawn(udp_endpoint, std::move(cfg), std::move(sockets));
 }
 

@@ -105,6 +105,9 @@ struct udp_endpoint_state {
   std::map<asio::ip::address, rate_limiter> unknown_by_source;
   size_t accepted_alive = 0;
 
+  /// `stop` arrived: the endpoint quits when its last session ended.
+  bool stopping = false;
+
   udp_endpoint_stats stats;
 
   void on_received(datagram_batch& batch);
@@ -136,8 +139,10 @@ udp_endpoint(udp_endpoint_actor::stateful_pointer<udp_endpoint_state> self,
 /// Opens the sockets of `cfg` on the io thread's context and spawns the
 /// endpoint. Fails with `errc::socket_failure` or `errc::bad_address` if no
 /// socket opened (or an IPv4 one failed). Thread-safe.
+/// @param bound_port If not null, gets the port of the first socket.
 expected<udp_endpoint_actor> spawn_udp_endpoint(caf::actor_system& sys,
                                                 asio_runtime& io,
-                                                udp_endpoint_config cfg);
+                                                udp_endpoint_config cfg,
+                                                uint16_t* bound_port = nullptr);
 
 } // namespace crust

@@ -23,6 +23,9 @@ constexpr std::string_view opt_log_level = "crust.log-level";
 constexpr std::string_view opt_network_name = "crust.network-name";
 constexpr std::string_view opt_key_file = "crust.key-file";
 constexpr std::string_view opt_tcp_port = "crust.tcp-port";
+constexpr std::string_view opt_udp_port = "crust.udp-port";
+constexpr std::string_view opt_no_rudp = "crust.no-rudp";
+constexpr std::string_view opt_rudp_head_start = "crust.rudp-head-start";
 constexpr std::string_view opt_max_message_size = "crust.max-message-size";
 constexpr std::string_view opt_handshake_timeout = "crust.handshake-timeout";
 constexpr std::string_view opt_heartbeat_interval = "crust.heartbeat-interval";
@@ -188,6 +191,13 @@ status validate(const node_config& x) {
     return st;
   if (auto st = positive(opt_reachability_timeout, x.reachability_timeout); !st)
     return st;
+  if (x.rudp_head_start < caf::timespan{0}
+      || x.rudp_head_start >= x.handshake_timeout)
+    return bad_option(opt_rudp_head_start,
+                      "must be at least 0 and less than "
+                      "crust.handshake-timeout ("
+                        + duration_text(x.handshake_timeout) + "), got "
+                        + duration_text(x.rudp_head_start));
   if (x.inactivity_timeout <= x.heartbeat_interval)
     return bad_option(opt_inactivity_timeout,
                       "must exceed crust.heartbeat-interval ("
@@ -222,6 +232,14 @@ void add_node_options(caf::config_option_set& opts) {
                       "(default: $XDG_DATA_HOME/crust/node.key or "
                       "~/.local/share/crust/node.key)")
     .add<int64_t>("tcp-port", "TCP port to listen on, 0 = random (default)")
+    .add<int64_t>("udp-port",
+                  "UDP port of rUDP, 0 = the TCP port's number if free, "
+                  "else random (default)")
+    .add<bool>("no-rudp",
+               "never dial or accept rUDP, TCP only (default: off)")
+    .add<caf::timespan>("rudp-head-start",
+                        "how long a connect gives TCP before it also dials "
+                        "rUDP, 0 = both at once (default: 250ms)")
     .add<int64_t>("max-message-size",
                   "largest message in bytes, 1 to 67108864 (default: "
                   "2097152)")
@@ -288,6 +306,9 @@ expected<node_config> read_node_config(const caf::actor_system_config& cfg) {
   if (auto st = read_integer(content, opt_tcp_port, 0, 65535, result.tcp_port);
       !st)
     return st.error();
+  if (auto st = read_integer(content, opt_udp_port, 0, 65535, result.udp_port);
+      !st)
+    return st.error();
   if (auto st
       = read_integer(content, opt_max_message_size, 1,
                      static_cast<int64_t>(node_config::max_message_size_limit),
@@ -301,7 +322,8 @@ expected<node_config> read_node_config(const caf::actor_system_config& cfg) {
         std::pair{opt_inactivity_timeout, &result.inactivity_timeout},
         std::pair{opt_queue_expiry, &result.queue_expiry},
         std::pair{opt_ban_duration, &result.ban_duration},
-        std::pair{opt_reachability_timeout, &result.reachability_timeout}})
+        std::pair{opt_reachability_timeout, &result.reachability_timeout},
+        std::pair{opt_rudp_head_start, &result.rudp_head_start}})
     if (auto st = read_timespan(content, name, *out); !st)
       return st.error();
   if (auto st = read_integer(content, opt_max_queued_bytes, 1, int_max,
@@ -343,6 +365,10 @@ expected<node_config> read_node_config(const caf::actor_system_config& cfg) {
   result.accept_bootstrap = !refuse;
   if (auto st = read_bool(content, opt_client, result.client); !st)
     return st.error();
+  bool no_rudp = false;
+  if (auto st = read_bool(content, opt_no_rudp, no_rudp); !st)
+    return st.error();
+  result.rudp = !no_rudp;
   if (auto st = validate(result); !st)
     return st.error();
   return result;

@@ -42,6 +42,20 @@ struct node_config {
   /// TCP port to listen on; 0 lets the OS pick a random free port.
   uint16_t tcp_port = 0;
 
+  /// UDP port of rUDP; 0 takes the TCP port's number when it is free there
+  /// and a random one otherwise.
+  uint16_t udp_port = 0;
+
+  /// Whether rUDP is used at all: dialled as the fallback when TCP has not
+  /// connected within `rudp_head_start`, and accepted while listening. Off
+  /// with `crust.no-rudp`.
+  bool rudp = true;
+
+  /// How long a connect gives TCP before it also dials rUDP (0: both at
+  /// once; the connect still prefers TCP when both complete). Less than
+  /// `handshake_timeout`.
+  caf::timespan rudp_head_start = std::chrono::milliseconds{250};
+
   /// Largest application message accepted or sent, in bytes (1 to 64 MiB).
   size_t max_message_size = default_max_message_size;
 

@@ -54,12 +54,14 @@ struct authenticated {
   std::string remote;
   /// True if we dialled, false if we accepted.
   bool initiated = false;
+  /// True for an rUDP SESSION, false for a TCP CONNECTION.
+  bool rudp = false;
 };
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, authenticated& x) {
   return f(caf::meta::type_name("authenticated"), x.peer, x.remote,
-           x.initiated);
+           x.initiated, x.rudp);
 }
 
 /// The connection was chosen (by us with `choose`, or by the peer with a

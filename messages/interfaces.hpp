@@ -176,7 +176,15 @@ using udp_endpoint_actor = caf::typed_actor<
   // (its local connection id first): the endpoint applies the 3x bound.
   caf::reacts_to<atom::write, uint64_t, std::shared_ptr<datagram_batch>>,
   // INTERNAL: datagrams from the socket.
-  caf::reacts_to<atom::received, std::shared_ptr<datagram_batch>>>;
+  caf::reacts_to<atom::received, std::shared_ptr<datagram_batch>>,
+  // Starts (true) or stops (false) accepting new initiators; live sessions
+  // are not affected.
+  caf::reacts_to<atom::listen, bool>,
+  // Ends the endpoint once its sessions ended (their last datagrams, such
+  // as a CLOSE, still go out), at the latest after a grace period.
+  caf::reacts_to<atom::stop>,
+  // INTERNAL: the grace period of `stop` is over.
+  caf::reacts_to<atom::timeout, atom::stop>>;
 
 /// A SUBSCRIBER of the SERVICE: any actor that wants the node's events.
 using service_subscriber_actor = caf::typed_actor<

@@ -538,4 +538,162 @@ BOOST_AUTO_TEST_CASE(ping_connects_and_closes_again) {
   BOOST_CHECK(!request<bool>(a.svc, atom::ping_v, cached_peer{b.id, {}, 0}));
 }
 
+// -- the rUDP fallback (connects give TCP a head start) -----------------------
+
+namespace {
+
+/// `addr` as a UDP endpoint (the in-memory network keys by protocol).
+endpoint udp_of(endpoint addr) {
+  addr.protocol = transport_protocol::udp;
+  return addr;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(dropped_tcp_falls_back_to_rudp_after_the_head_start) {
+  auto a = add_node("10.0.0.1:1000");
+  auto b = add_node("10.0.0.2:2000");
+  // B's TCP address drops everything; rUDP answers at the same address.
+  net->unlisten(b.addr);
+  net->blackhole(b.addr);
+  net->listen(udp_of(b.addr), b.svc, b.rc);
+  auto rh = self->request(a.svc, caf::infinite, atom::connect_v,
+                          contact_of(b));
+  dispatch();
+  BOOST_CHECK_EQUAL(net->dials(), 1u); // TCP only
+  advance_time(249ms);
+  BOOST_CHECK_EQUAL(net->dials(), 1u);
+  BOOST_CHECK(events(a).ups.empty());
+  advance_time(1ms);
+  BOOST_CHECK_EQUAL(net->dials(), 2u); // now rUDP
+  peer_id got;
+  rh.receive(
+    [&](peer_id& x) {
+      got = x;
+    },
+    [&](caf::error& e) {
+      BOOST_FAIL(sys.render(e));
+    });
+  BOOST_CHECK(got == b.id);
+  BOOST_REQUIRE_EQUAL(events(a).ups.size(), 1u);
+  BOOST_CHECK_EQUAL(events(a).ups[0].transport, "rudp");
+  BOOST_REQUIRE_EQUAL(events(b).ups.size(), 1u);
+  // The hanging TCP dial was closed: one connection is left, and it works
+  // like any other.
+  BOOST_CHECK_EQUAL(stats(a).pending_connections, 0u);
+  auto peers = request<std::vector<peer_summary>>(a.svc, atom::get_v,
+                                                  atom::peers_v);
+  BOOST_REQUIRE_EQUAL(peers.size(), 1u);
+  BOOST_CHECK_EQUAL(peers[0].transport, "rudp");
+  request<uint64_t>(a.svc, atom::send_v, b.id, uint8_t{1},
+                    std::vector<uint8_t>{4, 2});
+  dispatch();
+  BOOST_REQUIRE_EQUAL(events(b).messages.size(), 1u);
+  BOOST_CHECK(events(b).messages[0].payload == (std::vector<uint8_t>{4, 2}));
+}
+
+BOOST_AUTO_TEST_CASE(refused_tcp_falls_back_to_rudp_at_once) {
+  auto a = add_node("10.0.0.1:1000");
+  auto b = add_node("10.0.0.2:2000");
+  net->unlisten(b.addr);
+  net->listen(udp_of(b.addr), b.svc, b.rc);
+  // No virtual time passes: the refusal starts rUDP without the head start.
+  auto got = request<peer_id>(a.svc, atom::connect_v, contact_of(b));
+  BOOST_CHECK(got == b.id);
+  BOOST_CHECK_EQUAL(net->dials(), 2u);
+  dispatch();
+  BOOST_REQUIRE_EQUAL(events(a).ups.size(), 1u);
+  BOOST_CHECK_EQUAL(events(a).ups[0].transport, "rudp");
+  BOOST_CHECK(events(a).failures.empty());
+}
+
+BOOST_AUTO_TEST_CASE(tcp_within_the_head_start_never_dials_rudp) {
+  auto a = add_node("10.0.0.1:1000");
+  auto b = add_node("10.0.0.2:2000");
+  net->listen(udp_of(b.addr), b.svc, b.rc);
+  auto got = request<peer_id>(a.svc, atom::connect_v, contact_of(b));
+  BOOST_CHECK(got == b.id);
+  advance_time(1s);
+  BOOST_CHECK_EQUAL(net->dials(), 1u);
+  BOOST_REQUIRE_EQUAL(events(a).ups.size(), 1u);
+  BOOST_CHECK_EQUAL(events(a).ups[0].transport, "tcp");
+}
+
+BOOST_AUTO_TEST_CASE(tcp_is_kept_when_both_complete) {
+  node_config nc;
+  nc.rudp_head_start = caf::timespan{0};
+  for (int round = 0; round < 2; ++round) {
+    // Either side may be the larger id, the one that chooses.
+    auto a = add_node("10.3.0." + std::to_string(round) + ":1000", nc);
+    auto b = add_node("10.4.0." + std::to_string(round) + ":2000", nc);
+    net->listen(udp_of(b.addr), b.svc, b.rc);
+    auto before = net->dials();
+    auto got = request<peer_id>(a.svc, atom::connect_v, contact_of(b));
+    BOOST_CHECK(got == b.id);
+    dispatch();
+    BOOST_CHECK_EQUAL(net->dials() - before, 2u); // both at once
+    advance_time(3s); // heartbeats keep the one left
+    BOOST_REQUIRE_EQUAL(events(a).ups.size(), 1u);
+    BOOST_CHECK_EQUAL(events(a).ups[0].transport, "tcp");
+    BOOST_REQUIRE_EQUAL(events(b).ups.size(), 1u);
+    BOOST_CHECK(events(a).lost.empty());
+    BOOST_CHECK(events(b).lost.empty());
+    BOOST_CHECK_EQUAL(stats(a).connections.size(), 1u);
+    BOOST_CHECK_EQUAL(stats(a).pending_connections, 0u);
+    BOOST_CHECK_EQUAL(stats(b).pending_connections, 0u);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(connection_info_names_the_rudp_endpoints_to_dial) {
+  auto a = add_node("10.0.0.1:1000");
+  auto b = add_node("10.0.0.2:2000");
+  net->unlisten(b.addr);
+  net->blackhole(b.addr);
+  // rUDP on another port, named by the info: no rUDP at the TCP address.
+  auto rudp_addr = ep("udp://10.0.0.2:2001");
+  net->listen(rudp_addr, b.svc, b.rc);
+  net->listen(udp_of(b.addr), b.svc, b.rc); // must not be dialled
+  public_connection_info theirs;
+  theirs.id = b.id;
+  theirs.endpoints = {b.addr, rudp_addr};
+  private_connection_info ours;
+  ours.pub.id = a.id;
+  auto rh = self->request(a.svc, caf::infinite, atom::connect_v, ours, theirs);
+  dispatch();
+  advance_time(250ms);
+  BOOST_CHECK_EQUAL(net->dials(), 2u);
+  rh.receive([](peer_id&) {},
+             [&](caf::error& e) {
+               BOOST_FAIL(sys.render(e));
+             });
+  BOOST_REQUIRE_EQUAL(events(a).ups.size(), 1u);
+  BOOST_CHECK_EQUAL(events(a).ups[0].transport, "rudp");
+}
+
+BOOST_AUTO_TEST_CASE(without_rudp_a_refused_tcp_is_the_end) {
+  node_config nc;
+  nc.rudp = false;
+  auto a = add_node("10.0.0.1:1000", nc);
+  auto b = add_node("10.0.0.2:2000");
+  net->unlisten(b.addr);
+  net->listen(udp_of(b.addr), b.svc, b.rc);
+  auto err = failure_of<peer_id>(a.svc, atom::connect_v, contact_of(b));
+  BOOST_CHECK(has_code(err, errc::socket_failure));
+  advance_time(1s);
+  BOOST_CHECK_EQUAL(net->dials(), 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_dead_rudp_fallback_fails_the_connect_with_the_tcp_reason) {
+  auto a = add_node("10.0.0.1:1000");
+  auto b = add_node("10.0.0.2:2000");
+  auto c = add_node("10.0.0.3:3000");
+  // C's id at B's address: TCP proves the wrong key; rUDP is not there.
+  auto err = failure_of<peer_id>(a.svc, atom::connect_v,
+                                 c.id.to_hex() + "@" + to_string(b.addr));
+  BOOST_CHECK(has_code(err, errc::peer_id_mismatch));
+  BOOST_CHECK_EQUAL(net->dials(), 2u);
+  run();
+  BOOST_REQUIRE_EQUAL(events(a).failures.size(), 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

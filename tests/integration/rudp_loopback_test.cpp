@@ -198,38 +198,43 @@ struct rudp_fixture {
     return out;
   }
 
-  /// Waits for `authenticated` and `established` at `n`; the sender.
-  connection_actor await_up(node& n, const peer_id& peer) {
+  /// Waits for `authenticated` at `n` and answers `choose` (the owner's
+  /// part of the choice, wire-protocol.md §5.1); the session.
+  connection_actor await_authenticated(node& n, const peer_id& peer) {
     connection_actor session;
-    bool auth = false;
-    bool up = false;
-    while (!up) {
-      bool got = false;
-      n.events->receive(
-        [&](authenticated& x) {
-          BOOST_CHECK(x.peer == peer);
-          session
-            = caf::actor_cast<connection_actor>(n.events->current_sender());
-          auth = got = true;
-        },
-        [&](established& x) {
-          BOOST_CHECK(x.peer == peer);
-          BOOST_CHECK(auth);
-          up = got = true;
-        },
-        caf::after(max_wait) >> [] {});
-      BOOST_REQUIRE_MESSAGE(got, "no handshake within the wait");
-    }
+    n.events->receive(
+      [&](authenticated& x) {
+        BOOST_CHECK(x.peer == peer);
+        BOOST_CHECK(x.rudp);
+        session = caf::actor_cast<connection_actor>(n.events->current_sender());
+        n.events->send(session, atom::choose_v);
+      },
+      caf::after(max_wait) >> [] {});
+    BOOST_REQUIRE_MESSAGE(session, "no handshake within the wait");
     return session;
+  }
+
+  /// Waits for `established` at `n`.
+  void await_established(node& n, const peer_id& peer) {
+    bool up = false;
+    n.events->receive(
+      [&](established& x) {
+        BOOST_CHECK(x.peer == peer);
+        up = true;
+      },
+      caf::after(max_wait) >> [] {});
+    BOOST_REQUIRE_MESSAGE(up, "not established within the wait");
   }
 
   /// Both sessions of a dial, `from`'s first.
   std::pair<connection_actor, connection_actor> connect(node& from, node& to,
                                                         const std::string& ip) {
     auto initiator = dial(from, to, ip, to.id);
-    auto mine = await_up(from, to.id);
+    auto mine = await_authenticated(from, to.id);
     BOOST_CHECK(mine == initiator);
-    auto theirs = await_up(to, from.id);
+    auto theirs = await_authenticated(to, from.id);
+    await_established(from, to.id);
+    await_established(to, from.id);
     return {initiator, theirs};
   }
 

@@ -47,6 +47,10 @@ void mem_network::unlisten(const endpoint& addr) {
   listeners_.erase(addr);
 }
 
+void mem_network::blackhole(const endpoint& addr) {
+  blackholes_.insert(addr);
+}
+
 dial_function mem_network::dialer() {
   auto self = shared_from_this();
   return
@@ -57,6 +61,8 @@ dial_function mem_network::dialer() {
       auto conn = sys.spawn(connection, std::move(cfg),
                             caf::actor_cast<byte_pipe_actor>(local),
                             std::move(sink));
+      if (self->blackholes_.count(addr) > 0)
+        return conn; // its pipe leads nowhere
       auto i = self->listeners_.find(addr);
       if (i == self->listeners_.end()) {
         // Nobody listens: the transport fails at once.

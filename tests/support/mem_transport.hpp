@@ -10,6 +10,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -31,7 +32,13 @@ public:
   /// would: the CONNECTION ends with `socket_failure`).
   void unlisten(const endpoint& addr);
 
-  /// The dial function for a service_config.
+  /// Dials to `addr` go nowhere: nothing arrives and nothing fails, as
+  /// with a firewall that drops a TCP SYN (the handshake times out).
+  void blackhole(const endpoint& addr);
+
+  /// The dial function for a service_config. It sees the endpoint's
+  /// protocol: `udp://` endpoints are separate addresses (the rUDP
+  /// fallback dials them).
   dial_function dialer();
 
   /// Dials made so far.
@@ -46,6 +53,7 @@ private:
   };
 
   std::map<endpoint, listener, std::less<>> listeners_;
+  std::set<endpoint> blackholes_;
   size_t dials_ = 0;
 };
 
