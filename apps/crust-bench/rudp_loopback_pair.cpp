@@ -153,6 +153,9 @@ int serve(int to_parent, int rounds, rudp::congestion_algorithm congestion) {
           ++round;
         },
         [&](authenticated&) {
+          // The owner's part of the choice (wire-protocol.md §5.1).
+          sink->send(caf::actor_cast<connection_actor>(sink->current_sender()),
+                     atom::choose_v);
           got = true;
         },
         [&](established&) {
@@ -266,6 +269,9 @@ rudp_loopback_pair::rudp_loopback_pair(int rounds,
     bool got = false;
     self->receive(
       [&](authenticated&) {
+        // The owner's part of the choice (wire-protocol.md §5.1).
+        self->send(caf::actor_cast<connection_actor>(self->current_sender()),
+                   atom::choose_v);
         got = true;
       },
       [&](established&) {
