@@ -374,10 +374,20 @@ void connection::impl::on_data_packet(const packet_header& hdr,
     std::string text = "the peer closed the connection";
     if (!frames->close->text.empty())
       text += ": " + frames->close->text;
+    // A refusal keeps its reason, as TCP's close codes do; any other code
+    // is the peer closing.
+    auto ec = errc::peer_closed;
+    switch (auto code = static_cast<errc>(frames->close->code); code) {
+      case errc::banned:
+      case errc::not_whitelisted:
+      case errc::duplicate_connection:
+      case errc::rate_exceeded: ec = code; break;
+      default: break;
+    }
     state = connection_state::draining;
     drain_until = now + 3 * loss.rtt().pto(cfg.max_ack_delay);
     ack_now = true;
-    events.push_back(closed_event{{errc::peer_closed, text}, queue.clear()});
+    events.push_back(closed_event{{ec, text}, queue.clear()});
   }
 }
 
