@@ -611,9 +611,24 @@ BOOST_AUTO_TEST_CASE(abort_tells_the_peer_and_drops_the_queue) {
     5s));
   BOOST_CHECK_EQUAL(f.closed(0)->reason.code, errc::rate_exceeded);
   BOOST_CHECK_EQUAL(f.closed(0)->dropped.messages(), 5u);
-  BOOST_CHECK_EQUAL(f.closed(1)->reason.code, errc::peer_closed);
+  // A refusal keeps its reason at the peer.
+  BOOST_CHECK_EQUAL(f.closed(1)->reason.code, errc::rate_exceeded);
   BOOST_CHECK_NE(f.closed(1)->reason.detail.find("too fast"),
                  std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_abort_for_another_reason_is_peer_closed_at_the_peer) {
+  pair_fixture f;
+  f.connect();
+  f.a().abort({errc::shutting_down, "bye"}, f.sim->now());
+  BOOST_REQUIRE(f.sim->run_until(
+    [&] {
+      return f.closed(1) != nullptr;
+    },
+    5s));
+  BOOST_CHECK_EQUAL(f.closed(0)->reason.code, errc::shutting_down);
+  BOOST_CHECK_EQUAL(f.closed(1)->reason.code, errc::peer_closed);
+  BOOST_CHECK_NE(f.closed(1)->reason.detail.find("bye"), std::string::npos);
 }
 
 // -- path MTU
