@@ -1,8 +1,9 @@
 // crust-bench: benchmarks that print ratios against baselines measured in
 // the same run. Usage: crust-bench <mode> [--json] [--rounds N]
 // [--seconds S] [--quick] [tcp options]. Modes: secure-channel, tcp, rudp
-// (docs/benchmarks.md; the namespace section of rudp: docs/benchmarks-netns.md).
-// `crust-bench __netns-role ...` is internal: one end of a namespace transfer.
+// (docs/benchmarks.md; the namespace section of rudp:
+// docs/benchmarks-netns.md). `crust-bench __netns-role ...` is internal: one
+// end of a namespace transfer.
 
 #include "netns_role.hpp"
 #include "rudp_bench.hpp"
@@ -18,29 +19,31 @@
 
 namespace {
 
-const char* rudp_help =
-  "  rudp options of the namespace section (needs root; otherwise it prints\n"
-  "  \"skipped: <reason>\" and the loopback part still runs):\n"
-  "    --no-netns            skip the namespace section\n"
-  "    --netns-only          skip the loopback part\n"
-  "    --netns-loss LIST     loss rates in percent, e.g. 0,1,2,5 (default "
-  "1,2,5)\n"
-  "    --netns-warmup S      seconds not counted after the first byte "
-  "(default 1)\n"
-  "    --netns-seconds S     seconds counted per transfer (default 5)\n"
-  "    --netns-transports L  subset of crust,tcp_cubic,tcp_bbr,udt,srt,enet\n"
-  "  Per cell: a 100 Mbit/s tbf, nftables random loss of data packets; "
-  "goodput\n"
-  "  at the receiver (verified bytes / counted seconds); retransmitted "
-  "bytes\n"
-  "  per lost byte; share recovered by timeout. --json keys: under "
-  "\"netns\"\n"
-  "  (skipped, losses_percent, unavailable, cells[] with transport,\n"
-  "  loss_percent, ok, goodput_mbit_s, verified, measured_loss_percent,\n"
-  "  unique_bytes, retransmitted_bytes, retransmission_ratio,\n"
-  "  retransmission_per_loss, timeout_share, error, ...) and flat\n"
-  "  netns_<transport>_loss<N>_goodput_mbit_s; all defined in\n"
-  "  docs/benchmarks-netns.md.\n";
+const char* rudp_help
+  = "  rudp options of the namespace section (needs root; otherwise it prints\n"
+    "  \"skipped: <reason>\" and the loopback part still runs):\n"
+    "    --no-netns            skip the namespace section\n"
+    "    --netns-only          skip the loopback part\n"
+    "    --netns-loss LIST     loss rates in percent, e.g. 0,1,2,5 (default "
+    "1,2,5)\n"
+    "    --netns-warmup S      seconds not counted after the first byte "
+    "(default 1)\n"
+    "    --netns-seconds S     seconds counted per transfer (default 5)\n"
+    "    --netns-transports L  subset of "
+    "crust,crust_actors,tcp_cubic,tcp_bbr,\n"
+    "                          udt,srt,enet (default: all)\n"
+    "  Per cell: a 100 Mbit/s tbf, nftables random loss of data packets; "
+    "goodput\n"
+    "  at the receiver (verified bytes / counted seconds); retransmitted "
+    "bytes\n"
+    "  per lost byte; share recovered by timeout. --json keys: under "
+    "\"netns\"\n"
+    "  (skipped, losses_percent, unavailable, cells[] with transport,\n"
+    "  loss_percent, ok, goodput_mbit_s, verified, measured_loss_percent,\n"
+    "  unique_bytes, retransmitted_bytes, retransmission_ratio,\n"
+    "  retransmission_per_loss, timeout_share, error, ...) and flat\n"
+    "  netns_<transport>_loss<N>_goodput_mbit_s; all defined in\n"
+    "  docs/benchmarks-netns.md.\n";
 
 bool parse_losses(const char* text, std::vector<int>& out) {
   out.clear();
@@ -61,8 +64,9 @@ bool parse_transports(const char* text, std::vector<std::string>& out) {
   std::stringstream in{text};
   std::string item;
   while (std::getline(in, item, ',')) {
-    if (item != "crust" && item != "tcp_cubic" && item != "tcp_bbr"
-        && item != "udt" && item != "srt" && item != "enet")
+    if (item != "crust" && item != "crust_actors" && item != "tcp_cubic"
+        && item != "tcp_bbr" && item != "udt" && item != "srt"
+        && item != "enet")
       return false;
     out.push_back(item);
   }
@@ -161,15 +165,15 @@ int main(int argc, char** argv) {
       auto x = v ? std::atof(v) : -1;
       bool warm = arg == "--netns-warmup";
       if (!(x >= (warm ? 0 : 0.1) && x <= 60))
-        return usage((arg + " takes seconds from " + (warm ? "0" : "0.1")
-                      + " to 60")
-                       .c_str());
+        return usage(
+          (arg + " takes seconds from " + (warm ? "0" : "0.1") + " to 60")
+            .c_str());
       (warm ? ru.netns.warmup : ru.netns.seconds) = x;
     } else if (rudp && arg == "--netns-transports") {
       auto v = value();
       if (!v || !parse_transports(v, ru.netns.transports))
         return usage("--netns-transports takes a comma-separated subset of "
-                     "crust,tcp_cubic,tcp_bbr,udt,srt,enet");
+                     "crust,crust_actors,tcp_cubic,tcp_bbr,udt,srt,enet");
     } else if (arg == "--help" || arg == "-h") {
       usage("help");
       return 0;

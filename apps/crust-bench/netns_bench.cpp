@@ -55,7 +55,8 @@ constexpr bool have_enet =
 #endif
 
 const transport_spec specs[] = {
-  {"crust", "crust rUDP", "crust", "", true, ""},
+  {"crust", "crust rUDP engine", "crust", "", true, ""},
+  {"crust_actors", "crust rUDP actors", "crust_actors", "", true, ""},
   {"tcp_cubic", "TCP CUBIC", "tcp", "cubic", true, ""},
   {"tcp_bbr", "TCP BBR", "tcp", "bbr", true, ""},
   {"udt", "UDT", "udt", "", have_udt, "libudt-dev"},
@@ -158,9 +159,8 @@ std::string role_failure(const role_process& p, const char* who) {
          + (other.empty() ? std::string{} : " (" + other + ")");
 }
 
-netns_cell run_cell(lab& l, const std::string& self,
-                    const transport_spec& spec, int loss,
-                    const netns_options& opts, uint16_t port) {
+netns_cell run_cell(lab& l, const std::string& self, const transport_spec& spec,
+                    int loss, const netns_options& opts, uint16_t port) {
   netns_cell cell;
   cell.transport = spec.id;
   cell.loss_percent = loss;
@@ -169,7 +169,7 @@ netns_cell run_cell(lab& l, const std::string& self,
   // Room for a slow handshake and the close.
   auto bound = send_seconds + 12;
   std::string cc = spec.cc;
-  if (std::string{spec.id} == "crust")
+  if (std::string{spec.role_transport}.rfind("crust", 0) == 0)
     cc = opts.crust_congestion;
   std::vector<std::string> common{
     std::string{"address="} + lab::receiver_address,
@@ -208,8 +208,7 @@ netns_cell run_cell(lab& l, const std::string& self,
     if (s_exit && !sender_done)
       sender_done = clock_type::now();
     // The sender is done: the receiver reports now (it has what it needs).
-    if (sender_done && !term_sent && !r_exit
-        && since(*sender_done) > 1.5) {
+    if (sender_done && !term_sent && !r_exit && since(*sender_done) > 1.5) {
       receiver.signal(SIGTERM);
       term_sent = true;
     }
@@ -417,15 +416,29 @@ void print_netns_table(const netns_report& rep, std::ostream& out) {
     row(id, [](const netns_cell& c) {
       return c.ok ? fixed(c.goodput_mbit_s, 1) : std::string{"failed"};
     });
-    if (id == "crust") {
-      std::string r = "    goal";
+    // The goal line follows the last crust row: "met" if every crust row
+    // reaches it.
+    auto is_crust = [](const std::string& x) {
+      return x == "crust" || x == "crust_actors";
+    };
+    auto next = std::find(rep.transports.begin(), rep.transports.end(), id);
+    bool last_crust = is_crust(id)
+                      && std::none_of(next + 1, rep.transports.end(), is_crust);
+    if (last_crust) {
+      std::string r = "    goal (crust)";
       r.resize(22, ' ');
       for (int loss : rep.losses) {
         auto g = netns_crust_goal(loss);
         std::string v = g > 0 ? fixed(g, 0) : "-";
-        const auto* c = rep.find("crust", loss);
-        if (g > 0 && c && c->ok)
-          v += c->goodput_mbit_s >= g ? " met" : " NOT";
+        bool any = false;
+        bool all = true;
+        for (const char* x : {"crust", "crust_actors"})
+          if (const auto* c = rep.find(x, loss)) {
+            any = true;
+            all = all && c->ok && c->goodput_mbit_s >= g;
+          }
+        if (g > 0 && any)
+          v += all ? " met" : " NOT";
         r += std::string(9 - std::min<size_t>(9, v.size()), ' ') + v;
       }
       out << r << "\n";
@@ -467,8 +480,8 @@ void print_netns_table(const netns_report& rep, std::ostream& out) {
         out << "\n  failures:\n";
       failures = true;
       const auto* s = spec_of(c.transport);
-      out << "    " << (s ? s->label : c.transport) << " at "
-          << c.loss_percent << " %: " << c.error << "\n";
+      out << "    " << (s ? s->label : c.transport) << " at " << c.loss_percent
+          << " %: " << c.error << "\n";
     }
   if (rep.signal != 0)
     out << "\n  interrupted by signal " << rep.signal << "\n";
@@ -509,15 +522,17 @@ std::string netns_json(const netns_report& rep) {
     j += ",\"unique_bytes\":" + json_number(num(c.sender, "unique_bytes"), 0);
     j += ",\"retransmitted_bytes\":"
          + json_number(num(c.sender, "retransmitted_bytes"), 0);
-    j += ",\"retransmission_ratio\":"
-         + json_number(c.retransmission_ratio, 5);
+    j += ",\"retransmission_ratio\":" + json_number(c.retransmission_ratio, 5);
     j += ",\"retransmission_per_loss\":"
          + json_number(c.retransmission_per_loss, 3);
     j += ",\"timeout_share\":" + json_number(c.timeout_share, 4);
     if (c.transport == "crust") {
       for (const char* key : {"packets_lost", "packets_lost_by_time",
                               "probe_timeouts", "packets_sent"})
-        j += ",\"" + std::string{key} + "\":" + json_number(num(c.sender, key), 0);
+        j += ",\"" + std::string{key}
+             + "\":" + json_number(num(c.sender, key), 0);
+    }
+    if (c.transport == "crust" || c.transport == "crust_actors") {
       auto goal = netns_crust_goal(c.loss_percent);
       if (goal > 0) {
         j += ",\"goal_mbit_s\":" + fixed(goal, 0);
@@ -527,7 +542,8 @@ std::string netns_json(const netns_report& rep) {
     }
     if (c.transport == "tcp_cubic" || c.transport == "tcp_bbr")
       for (const char* key : {"rto_count", "loss_probes", "fast_retransmits"})
-        j += ",\"" + std::string{key} + "\":" + json_number(num(c.sender, key), 0);
+        j += ",\"" + std::string{key}
+             + "\":" + json_number(num(c.sender, key), 0);
     j += ",\"error\":"
          + (c.error.empty() ? std::string{"null"} : json_string(c.error));
     j += "}";

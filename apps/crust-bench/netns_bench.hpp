@@ -23,7 +23,8 @@ struct netns_options {
   double seconds = 5;
   /// The rUDP congestion controller ("loss_tolerant" or "new_reno").
   std::string crust_congestion = "loss_tolerant";
-  /// Transport ids to run (crust, tcp_cubic, tcp_bbr, udt, srt, enet);
+  /// Transport ids to run (crust, crust_actors, tcp_cubic, tcp_bbr, udt,
+  /// srt, enet);
   /// empty: all.
   std::vector<std::string> transports;
 };

@@ -4,24 +4,24 @@
 // engine's next timeout as the poll timeout. The sender keeps at most
 // `max_queued` bytes queued in 16 KiB messages of the pattern.
 
-#include "netns_posix.hpp"
-#include "netns_role.hpp"
-
 #include "crust/transport/noise/primitives.hpp"
 #include "crust/transport/rudp/connection.hpp"
+
+#include "netns_posix.hpp"
+#include "netns_role.hpp"
 
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <poll.h>
 #include <stdexcept>
 #include <sys/socket.h>
 #include <time.h>
-#include <optional>
 #include <type_traits>
+#include <unistd.h>
 #include <variant>
 #include <vector>
-#include <unistd.h>
 
 namespace crust::bench::netns {
 
@@ -104,7 +104,8 @@ struct driver {
   /// Waits for input or the engine's timer, at most `limit` seconds.
   void wait(double limit) {
     auto now = clock_type::now();
-    auto until = now + std::chrono::duration_cast<clock_type::duration>(
+    auto until = now
+                 + std::chrono::duration_cast<clock_type::duration>(
                    std::chrono::duration<double>{limit});
     if (auto t = conn->next_timeout(); t && *t < until)
       until = *t;
@@ -244,10 +245,9 @@ int crust_send(const role_args& args) {
   out += " " + field("mtu", static_cast<uint64_t>(d.conn->mtu()));
   // PTOs per lost packet, at most 1: the engine does not count which losses
   // a PTO found (it detects every loss by the packet or time threshold).
-  double share = s.packets_lost > 0
-                   ? static_cast<double>(s.probe_timeouts)
-                       / static_cast<double>(s.packets_lost)
-                   : 0.0;
+  double share = s.packets_lost > 0 ? static_cast<double>(s.probe_timeouts)
+                                        / static_cast<double>(s.packets_lost)
+                                    : 0.0;
   out += " " + field("timeout_share", share > 1 ? 1.0 : share);
   if (d.closed)
     out += " early_close=1";

@@ -8,7 +8,6 @@
 #include "netns_role.hpp"
 
 #include <enet/enet.h>
-
 #include <stdexcept>
 #include <string>
 

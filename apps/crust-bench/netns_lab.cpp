@@ -105,8 +105,8 @@ void remove_stale_runs() {
 
 // -- commands -----------------------------------------------------------------
 
-command_result run_command(const std::vector<std::string>& argv,
-                           double timeout, const std::string& input) {
+command_result run_command(const std::vector<std::string>& argv, double timeout,
+                           const std::string& input) {
   command_result res;
   int out[2];
   int in[2];
@@ -244,8 +244,8 @@ lab::lab() {
                           10);
     if (rc.code != 0)
       throw std::runtime_error{"cannot create a veth pair: " + rc.output};
-    const std::pair<const std::string*, const char*> ends[] = {
-      {&snd_, sender_address}, {&rcv_, receiver_address}};
+    const std::pair<const std::string*, const char*> ends[]
+      = {{&snd_, sender_address}, {&rcv_, receiver_address}};
     for (auto [ns, address] : ends) {
       ns_run(*ns, {"sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1",
                    "net.ipv6.conf.default.disable_ipv6=1"});
@@ -270,13 +270,11 @@ lab::~lab() {
 
 void lab::set_loss(int percent) {
   auto ports = std::to_string(first_port) + "-" + std::to_string(last_port);
-  std::string rules = "table inet " + std::string{table} + "\n"
-                      + "delete table inet " + table + "\n"
-                      + "table inet " + table + " {\n"
-                      + "  chain input {\n"
-                      + "    type filter hook input priority 0; policy accept;\n"
-                      + "    meta l4proto { tcp, udp } th dport " + ports
-                      + " counter\n";
+  std::string rules
+    = "table inet " + std::string{table} + "\n" + "delete table inet " + table
+      + "\n" + "table inet " + table + " {\n" + "  chain input {\n"
+      + "    type filter hook input priority 0; policy accept;\n"
+      + "    meta l4proto { tcp, udp } th dport " + ports + " counter\n";
   if (percent > 0)
     rules += "    meta l4proto { tcp, udp } th dport " + ports
              + " numgen random mod 100 < " + std::to_string(percent)
@@ -287,9 +285,8 @@ void lab::set_loss(int percent) {
 
 lab::counters lab::read_counters() const {
   counters out;
-  auto r = run_command({"ip", "netns", "exec", rcv_, "nft", "list", "table",
-                        "inet", table},
-                       10);
+  auto r = run_command(
+    {"ip", "netns", "exec", rcv_, "nft", "list", "table", "inet", table}, 10);
   std::vector<uint64_t> packets;
   std::istringstream in{r.output};
   std::string word;
@@ -422,8 +419,8 @@ const std::string* role_process::line_with(const std::string& word) const {
 
 std::string role_process::last_other_line() const {
   for (auto i = lines_.rbegin(); i != lines_.rend(); ++i)
-    if (!i->empty() && i->rfind("ready", 0) != 0
-        && i->rfind("result", 0) != 0 && i->rfind("error", 0) != 0)
+    if (!i->empty() && i->rfind("ready", 0) != 0 && i->rfind("result", 0) != 0
+        && i->rfind("error", 0) != 0)
       return *i;
   return {};
 }

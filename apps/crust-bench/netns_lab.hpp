@@ -40,8 +40,7 @@ struct command_result {
 /// Runs `argv` (PATH lookup) with stdin from `input`, stdout and stderr
 /// captured; killed after `timeout` seconds.
 command_result run_command(const std::vector<std::string>& argv,
-                           double timeout = 10,
-                           const std::string& input = {});
+                           double timeout = 10, const std::string& input = {});
 
 class lab {
 public:

@@ -1,8 +1,8 @@
 #include "netns_role.hpp"
 
 #include <cerrno>
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -97,6 +97,8 @@ int run_role(int argc, char** argv) {
       return send ? tcp_send(args) : tcp_receive(args);
     if (t == "crust")
       return send ? crust_send(args) : crust_receive(args);
+    if (t == "crust_actors")
+      return send ? crust_actors_send(args) : crust_actors_receive(args);
 #ifdef CRUST_BENCH_HAVE_UDT
     if (t == "udt")
       return send ? udt_send(args) : udt_receive(args);
@@ -121,7 +123,8 @@ bool stop_requested() {
   return term_seen != 0;
 }
 
-// -- stream_pattern -------------------------------------------------------------
+// -- stream_pattern
+// -------------------------------------------------------------
 
 stream_pattern::stream_pattern() : block_(period + max_piece) {
   uint64_t x = 0x9e3779b97f4a7c15ULL;
@@ -148,7 +151,8 @@ bool stream_pattern::matches(uint64_t offset, const uint8_t* data,
   return true;
 }
 
-// -- receive_meter --------------------------------------------------------------
+// -- receive_meter
+// --------------------------------------------------------------
 
 receive_meter::receive_meter(double warmup, double seconds)
   : warmup_(std::chrono::duration_cast<clock_type::duration>(

@@ -20,7 +20,7 @@ using clock_type = std::chrono::steady_clock;
 struct role_args {
   /// "send" or "receive".
   std::string role;
-  /// "crust", "tcp", "udt", "srt", "enet".
+  /// "crust", "crust_actors", "tcp", "udt", "srt", "enet".
   std::string transport;
   /// The receiver's address (sender) and port (both).
   std::string address = "0.0.0.0";
@@ -125,6 +125,8 @@ int tcp_send(const role_args& args);
 int tcp_receive(const role_args& args);
 int crust_send(const role_args& args);
 int crust_receive(const role_args& args);
+int crust_actors_send(const role_args& args);
+int crust_actors_receive(const role_args& args);
 #ifdef CRUST_BENCH_HAVE_UDT
 int udt_send(const role_args& args);
 int udt_receive(const role_args& args);

@@ -8,7 +8,6 @@
 #include "netns_role.hpp"
 
 #include <srt/srt.h>
-
 #include <stdexcept>
 #include <string>
 #include <sys/socket.h>
@@ -55,8 +54,7 @@ SRTSOCKET file_socket() {
 
 bool again() {
   auto code = srt_getlasterror(nullptr);
-  return code == SRT_ETIMEOUT || code == SRT_EASYNCRCV
-         || code == SRT_EASYNCSND;
+  return code == SRT_ETIMEOUT || code == SRT_EASYNCRCV || code == SRT_EASYNCSND;
 }
 
 } // namespace
@@ -115,7 +113,7 @@ int srt_send(const role_args& args) {
   auto start = clock_type::now();
   while (since(start) < args.send_seconds) {
     auto n = ::srt_send(sock, reinterpret_cast<const char*>(pattern.at(offset)),
-                      static_cast<int>(stream_pattern::max_piece));
+                        static_cast<int>(stream_pattern::max_piece));
     if (n > 0) {
       offset += static_cast<uint64_t>(n);
       continue;
@@ -129,12 +127,13 @@ int srt_send(const role_args& args) {
   out += " " + field("unique_bytes", st.byteSentUniqueTotal);
   out += " " + field("retransmitted_bytes", st.byteRetransTotal);
   out += " " + field("packets_sent", static_cast<uint64_t>(st.pktSentTotal));
-  out += " " + field("retransmitted_packets",
-                     static_cast<uint64_t>(st.pktRetransTotal));
-  out += " " + field("naks_received",
-                     static_cast<uint64_t>(st.pktRecvNAKTotal));
-  out += " " + field("sender_losses",
-                     static_cast<uint64_t>(st.pktSndLossTotal));
+  out += " "
+         + field("retransmitted_packets",
+                 static_cast<uint64_t>(st.pktRetransTotal));
+  out += " "
+         + field("naks_received", static_cast<uint64_t>(st.pktRecvNAKTotal));
+  out += " "
+         + field("sender_losses", static_cast<uint64_t>(st.pktSndLossTotal));
   say(out);
   srt_close(sock);
   return 0;

@@ -4,12 +4,11 @@
 #include "netns_posix.hpp"
 #include "netns_role.hpp"
 
-#include <linux/tcp.h>
-
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdexcept>
@@ -133,22 +132,25 @@ int tcp_send(const role_args& args) {
   auto retrans = after.retrans_segs - before.retrans_segs;
   auto fast = after.fast_retrans - before.fast_retrans;
   std::string out = "result " + field("sent_bytes", offset);
-  out += " " + field("unique_bytes",
-                     static_cast<uint64_t>(info.tcpi_bytes_sent
-                                           - info.tcpi_bytes_retrans));
-  out += " " + field("retransmitted_bytes",
-                     static_cast<uint64_t>(info.tcpi_bytes_retrans));
+  out += " "
+         + field("unique_bytes",
+                 static_cast<uint64_t>(info.tcpi_bytes_sent
+                                       - info.tcpi_bytes_retrans));
+  out += " "
+         + field("retransmitted_bytes",
+                 static_cast<uint64_t>(info.tcpi_bytes_retrans));
   out += " " + field("retransmitted_packets", retrans);
   // Segments resent by a timer (RTO and what followed in the Loss state, or
   // a tail loss probe) rather than by fast retransmit / RACK.
-  out += " " + field("timer_retransmitted_packets",
-                     retrans > fast ? retrans - fast : uint64_t{0});
-  out += " " + field("timeout_share",
-                     retrans > 0 ? static_cast<double>(retrans > fast
-                                                         ? retrans - fast
-                                                         : 0)
-                                     / static_cast<double>(retrans)
-                                 : 0.0);
+  out += " "
+         + field("timer_retransmitted_packets",
+                 retrans > fast ? retrans - fast : uint64_t{0});
+  out += " "
+         + field("timeout_share",
+                 retrans > 0
+                   ? static_cast<double>(retrans > fast ? retrans - fast : 0)
+                       / static_cast<double>(retrans)
+                   : 0.0);
   out += " " + field("rto_count", after.timeouts - before.timeouts);
   out += " " + field("loss_probes", after.loss_probes - before.loss_probes);
   out += " " + field("fast_retransmits", fast);

@@ -6,11 +6,10 @@
 #include "netns_posix.hpp"
 #include "netns_role.hpp"
 
-#include <udt/udt.h>
-
 #include <stdexcept>
-#include <sys/socket.h>
 #include <string>
+#include <sys/socket.h>
+#include <udt/udt.h>
 #include <unistd.h>
 #include <vector>
 
@@ -130,10 +129,10 @@ int udt_send(const role_args& args) {
   out += " " + field("retransmitted_bytes", retrans * payload);
   out += " " + field("packets_sent", sent);
   out += " " + field("retransmitted_packets", retrans);
-  out += " " + field("naks_received",
-                     static_cast<uint64_t>(perf.pktRecvNAKTotal));
-  out += " " + field("sender_losses",
-                     static_cast<uint64_t>(perf.pktSndLossTotal));
+  out += " "
+         + field("naks_received", static_cast<uint64_t>(perf.pktRecvNAKTotal));
+  out += " "
+         + field("sender_losses", static_cast<uint64_t>(perf.pktSndLossTotal));
   say(out);
   // No lingering for unsent data (UDT's default waits up to 180 s).
   linger no_linger{0, 0};
