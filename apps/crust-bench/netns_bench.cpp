@@ -165,7 +165,9 @@ netns_cell run_cell(lab& l, const std::string& self, const transport_spec& spec,
   cell.transport = spec.id;
   cell.loss_percent = loss;
   l.set_loss(loss);
-  auto send_seconds = opts.warmup + opts.seconds + 1;
+  // The sender goes on a little after the receiver's window closes.
+  auto send_seconds = opts.warmup + opts.seconds
+                      + (opts.seconds >= 3 ? 1 : 0.5);
   // Room for a slow handshake and the close.
   auto bound = send_seconds + 12;
   std::string cc = spec.cc;
