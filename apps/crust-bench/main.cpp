@@ -29,6 +29,8 @@ const char* rudp_help
     "    --netns-warmup S      seconds not counted after the first byte "
     "(default 1)\n"
     "    --netns-seconds S     seconds counted per transfer (default 5)\n"
+    "    --netns-rounds N      transfers per cell, median reported (default "
+    "1)\n"
     "    --netns-transports L  subset of "
     "crust,crust_actors,tcp_cubic,tcp_bbr,\n"
     "                          udt,srt,enet (default: all)\n"
@@ -87,7 +89,7 @@ int usage(const char* why) {
        "                        [--cc loss_tolerant|new_reno] [--no-netns]\n"
        "                        [--netns-only] [--netns-loss LIST]\n"
        "                        [--netns-warmup S] [--netns-seconds S]\n"
-       "                        [--netns-transports LIST]\n"
+       "                        [--netns-rounds N] [--netns-transports LIST]\n"
     << rudp_help;
   return 2;
 }
@@ -169,6 +171,12 @@ int main(int argc, char** argv) {
           (arg + " takes seconds from " + (warm ? "0" : "0.1") + " to 60")
             .c_str());
       (warm ? ru.netns.warmup : ru.netns.seconds) = x;
+    } else if (rudp && arg == "--netns-rounds") {
+      auto v = value();
+      auto n = v ? std::atoi(v) : 0;
+      if (n < 1 || n > 20)
+        return usage("--netns-rounds takes a number from 1 to 20");
+      ru.netns.rounds = n;
     } else if (rudp && arg == "--netns-transports") {
       auto v = value();
       if (!v || !parse_transports(v, ru.netns.transports))

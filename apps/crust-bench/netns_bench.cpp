@@ -286,6 +286,34 @@ std::string json_number(double x, int decimals) {
   return x < 0 ? "null" : fixed(x, decimals);
 }
 
+/// The cell of several rounds: the round with the median goodput (ties:
+/// the earlier), its goodput samples attached; failed if any round failed.
+std::optional<netns_cell> merge(const std::vector<netns_cell>& runs,
+                                const std::string& id, int loss) {
+  std::vector<const netns_cell*> xs;
+  for (const auto& c : runs)
+    if (c.transport == id && c.loss_percent == loss)
+      xs.push_back(&c);
+  if (xs.empty())
+    return std::nullopt;
+  for (const auto* c : xs)
+    if (!c->ok) {
+      auto out = *c;
+      for (const auto* x : xs)
+        out.goodput_samples.push_back(x->goodput_mbit_s);
+      return out;
+    }
+  auto sorted = xs;
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const netns_cell* a, const netns_cell* b) {
+                     return a->goodput_mbit_s < b->goodput_mbit_s;
+                   });
+  auto out = *sorted[(sorted.size() - 1) / 2];
+  for (const auto* x : xs)
+    out.goodput_samples.push_back(x->goodput_mbit_s);
+  return out;
+}
+
 } // namespace
 
 const netns_cell* netns_report::find(const std::string& transport,
@@ -311,6 +339,7 @@ netns_report run_netns_bench(const netns_options& opts) {
   rep.warmup = opts.warmup;
   rep.seconds = opts.seconds;
   rep.crust_congestion = opts.crust_congestion;
+  rep.rounds = opts.rounds;
   for (const auto& s : specs)
     if (opts.transports.empty()
         || std::find(opts.transports.begin(), opts.transports.end(), s.id)
@@ -346,24 +375,31 @@ netns_report run_netns_bench(const netns_options& opts) {
       return rep;
     }
     auto port = lab::first_port;
-    for (int loss : opts.losses)
-      for (const auto& id : rep.transports) {
-        if (rep.unavailable.count(id))
-          continue;
-        check_stop();
-        try {
-          rep.cells.push_back(
-            run_cell(*l, self, *spec_of(id), loss, opts, port));
-        } catch (const std::runtime_error& ex) {
-          netns_cell c;
-          c.transport = id;
-          c.loss_percent = loss;
-          c.error = ex.what();
-          rep.cells.push_back(c);
+    // Rounds outermost, so that repeated cells see different moments of
+    // the machine's load.
+    std::vector<netns_cell> runs;
+    for (int round = 0; round < opts.rounds; ++round)
+      for (int loss : opts.losses)
+        for (const auto& id : rep.transports) {
+          if (rep.unavailable.count(id))
+            continue;
+          check_stop();
+          try {
+            runs.push_back(run_cell(*l, self, *spec_of(id), loss, opts, port));
+          } catch (const std::runtime_error& ex) {
+            netns_cell c;
+            c.transport = id;
+            c.loss_percent = loss;
+            c.error = ex.what();
+            runs.push_back(c);
+          }
+          if (++port > lab::last_port)
+            port = lab::first_port;
         }
-        if (++port > lab::last_port)
-          port = lab::first_port;
-      }
+    for (int loss : opts.losses)
+      for (const auto& id : rep.transports)
+        if (auto merged = merge(runs, id, loss))
+          rep.cells.push_back(*merged);
   } catch (const netns::interrupted& sig) {
     // The lab's destructor has run (stack unwinding): nothing is left.
     rep.signal = sig.signal;
@@ -383,11 +419,12 @@ void print_netns_table(const netns_report& rep, std::ostream& out) {
   }
   char line[512];
   std::snprintf(line, sizeof(line),
-                "  one transfer per cell: %.1f s warm-up, then %.1f s "
-                "counted at the receiver (bytes\n"
-                "  delivered in order and checked); rUDP congestion "
-                "control %s\n\n",
-                rep.warmup, rep.seconds, rep.crust_congestion.c_str());
+                "  %d transfer(s) per cell (median goodput): %.1f s warm-up, "
+                "then %.1f s counted at\n"
+                "  the receiver (bytes delivered in order and checked); rUDP "
+                "congestion control %s\n\n",
+                rep.rounds, rep.warmup, rep.seconds,
+                rep.crust_congestion.c_str());
   out << line;
   auto header = [&](const char* title) {
     std::string h = "  " + std::string{title};
@@ -499,6 +536,7 @@ std::string netns_json(const netns_report& rep) {
   j += ",\"rate_mbit_s\":100";
   j += ",\"warmup_s\":" + fixed(rep.warmup, 3);
   j += ",\"seconds\":" + fixed(rep.seconds, 3);
+  j += ",\"rounds\":" + std::to_string(rep.rounds);
   j += ",\"rudp_congestion\":" + json_string(rep.crust_congestion);
   j += ",\"wall_seconds\":" + fixed(rep.wall_seconds, 1);
   j += ",\"losses_percent\":[";
@@ -519,6 +557,10 @@ std::string netns_json(const netns_report& rep) {
     j += ",\"loss_percent\":" + std::to_string(c.loss_percent);
     j += std::string{",\"ok\":"} + (c.ok ? "true" : "false");
     j += ",\"goodput_mbit_s\":" + fixed(c.goodput_mbit_s, 2);
+    j += ",\"goodput_samples_mbit_s\":[";
+    for (size_t i = 0; i < c.goodput_samples.size(); ++i)
+      j += (i ? "," : "") + fixed(c.goodput_samples[i], 2);
+    j += "]";
     j += std::string{",\"verified\":"} + (c.verified ? "true" : "false");
     j += ",\"measured_loss_percent\":" + fixed(c.measured_loss_percent, 3);
     j += ",\"unique_bytes\":" + json_number(num(c.sender, "unique_bytes"), 0);

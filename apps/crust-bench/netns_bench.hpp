@@ -21,6 +21,8 @@ struct netns_options {
   /// seconds that do.
   double warmup = 1;
   double seconds = 5;
+  /// Transfers per cell; the one with the median goodput is reported.
+  int rounds = 1;
   /// The rUDP congestion controller ("loss_tolerant" or "new_reno").
   std::string crust_congestion = "loss_tolerant";
   /// Transport ids to run (crust, crust_actors, tcp_cubic, tcp_bbr, udt,
@@ -37,6 +39,8 @@ struct netns_cell {
   bool ok = false;
   std::string error;
   double goodput_mbit_s = 0;
+  /// Every round's goodput, in the order run.
+  std::vector<double> goodput_samples;
   /// Every byte the receiver got matched the pattern, in order.
   bool verified = false;
   /// Data packets dropped / data packets that reached the receiver's
@@ -65,6 +69,7 @@ struct netns_report {
   std::vector<int> losses;
   double warmup = 0;
   double seconds = 0;
+  int rounds = 1;
   std::string crust_congestion;
   std::vector<netns_cell> cells;
   /// Wall-clock seconds of the whole section.
