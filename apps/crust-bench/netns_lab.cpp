@@ -46,8 +46,16 @@ std::vector<char*> c_args(std::vector<std::string>& xs) {
   return out;
 }
 
+/// A zombie (killed, not yet reaped) counts as gone.
 bool pid_alive(pid_t pid) {
-  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+  if (pid <= 0 || (::kill(pid, 0) != 0 && errno != EPERM))
+    return false;
+  std::ifstream f{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string stat;
+  std::getline(f, stat);
+  auto paren = stat.rfind(')');
+  return paren == std::string::npos || paren + 2 >= stat.size()
+         || stat[paren + 2] != 'Z';
 }
 
 std::vector<std::string> namespaces() {
