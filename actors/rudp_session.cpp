@@ -255,6 +255,8 @@ void rudp_session_state::pump() {
     auto batch = std::make_shared<datagram_batch>();
     byte_buffer buf;
     while (conn->poll_datagram(t, buf)) {
+      if (batch->items.empty())
+        batch->items.reserve(max_batch); // one allocation per batch
       batch->items.push_back({remote, std::move(buf)});
       buf = byte_buffer{};
       if (batch->items.size() >= max_batch)

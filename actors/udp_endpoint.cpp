@@ -39,13 +39,15 @@ struct forward {
 
 void udp_endpoint_state::on_received(datagram_batch& batch) {
   std::vector<forward> out;
-  auto add = [&out](uint64_t id, datagram_batch::datagram& d) {
+  auto add = [&out, &batch](uint64_t id, datagram_batch::datagram& d) {
     auto i = std::find_if(out.begin(), out.end(), [id](const forward& f) {
       return f.local_id == id;
     });
     if (i == out.end()) {
       out.push_back({id, std::make_shared<datagram_batch>()});
       i = out.end() - 1;
+      // Mostly one session per batch: one allocation for its list.
+      i->batch->items.reserve(batch.items.size());
     }
     i->batch->items.push_back(std::move(d));
   };

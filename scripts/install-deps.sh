@@ -16,6 +16,9 @@ packages=(
   # the NAT lab (tests/netlab): the real UPnP IGD / NAT-PMP daemon; this
   # package ships only the binary (no service, no debconf questions)
   miniupnpd-nftables
+  # optional baselines of crust-bench rudp's namespace section (UDT, SRT,
+  # ENet); benchmark-only: CMake builds them when found
+  libudt-dev libsrt-openssl-dev libenet-dev
 )
 
 sudo_cmd=()

@@ -33,13 +33,20 @@ struct udp_socket_config {
   /// SO_RCVBUF and SO_SNDBUF asked for (the kernel may cap them): a burst
   /// of a paced window must fit, or it is lost before the engine sees it.
   int buffer_bytes = 4 * 1024 * 1024;
+  /// Hand runs of equal-sized datagrams to one peer to the kernel as one
+  /// UDP GSO super-packet (Linux UDP_SEGMENT), cutting the sender's cost per
+  /// datagram. Off by default: on loopback the super-packet is never split
+  /// and would flatter a benchmark (docs/performance.md section 2.5). Turned
+  /// off by itself when the kernel refuses.
+  bool gso = false;
 };
 
 /// One bound UDP socket on the io thread (caf-0.17.md section 5). It reads
 /// datagrams and hands them, batched, to a callback on the io thread (which
 /// should only `caf::anon_send` them to the owning actor); `send` is
-/// thread-safe and posts to the io thread. Held by `shared_ptr`: pending
-/// operations keep it alive.
+/// thread-safe and posts to the io thread. On Linux a batch costs one
+/// `recvmmsg` or `sendmmsg` call rather than one call per datagram. Held by
+/// `shared_ptr`: pending operations keep it alive.
 class udp_socket : public std::enable_shared_from_this<udp_socket> {
 public:
   using receive_handler = std::function<void(std::shared_ptr<datagram_batch>)>;
@@ -53,6 +60,7 @@ public:
        udp_socket_config cfg = {});
 
   udp_socket(asio::io_context& ctx, udp_socket_config cfg);
+  ~udp_socket();
   udp_socket(const udp_socket&) = delete;
   udp_socket& operator=(const udp_socket&) = delete;
 
@@ -79,21 +87,31 @@ public:
     return send_errors_.load(std::memory_order_relaxed);
   }
 
+  /// Whether sends currently use UDP GSO (any thread).
+  bool gso_active() const noexcept {
+    return gso_.load(std::memory_order_relaxed);
+  }
+
   /// Stops reading and closes the socket; drops the handler.
   void close();
 
 private:
+  struct batch_io;
+
   status bind(const asio::ip::udp::endpoint& local);
   void receive();
-  void on_receive(const std::error_code& ec, size_t n);
+  void on_readable(const std::error_code& ec);
+  void read_batch(datagram_batch& out);
+  void write_batch(const datagram_batch& batch);
 
   asio::ip::udp::socket sock_;
   asio::ip::udp::endpoint local_;
   udp_socket_config cfg_;
   receive_handler handler_;
-  byte_buffer buf_;
-  asio::ip::udp::endpoint from_;
+  /// System-call scratch space (io thread only).
+  std::unique_ptr<batch_io> io_;
   bool closed_ = false;
+  std::atomic<bool> gso_{false};
   std::atomic<uint64_t> datagrams_sent_{0};
   std::atomic<uint64_t> bytes_sent_{0};
   std::atomic<uint64_t> send_errors_{0};

@@ -6,6 +6,7 @@
 #include "stream_baselines.hpp"
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -71,7 +72,8 @@ void add(std::string& body, const char* key, double value, int decimals) {
   body += buf;
 }
 
-void print_json(const rudp_options& opts, const figures& f, std::ostream& out) {
+void print_json(const rudp_options& opts, const figures& f,
+                const netns_report& ns, std::ostream& out) {
   std::string j = "\"mode\":\"rudp\"";
   add(j, "rounds", opts.rounds, 0);
   add(j, "seconds_per_round", opts.seconds_per_round, 3);
@@ -92,6 +94,8 @@ void print_json(const rudp_options& opts, const figures& f, std::ostream& out) {
   add(j, "goodput_rudp_tcp_ratio", median(f.rudp_tcp), 3);
   add(j, "sender_cpu_rudp_udp_blast_ratio", median(f.tx_blast), 3);
   add(j, "receiver_cpu_rudp_udp_blast_ratio", median(f.rx_blast), 3);
+  j += std::string{",\"loopback_ran\":"} + (opts.loopback ? "true" : "false");
+  j += "," + netns_json(ns);
   out << "{" << j << "}\n";
 }
 
@@ -138,16 +142,29 @@ void print_table(const rudp_options& opts, const figures& f,
 
 int run_rudp_bench(const rudp_options& opts, std::ostream& out) {
   figures f;
-  try {
-    f = measure(opts);
-  } catch (const std::exception& ex) {
-    out << "rudp benchmark failed: " << ex.what() << '\n';
-    return 1;
+  if (opts.loopback) {
+    try {
+      f = measure(opts);
+    } catch (const std::exception& ex) {
+      out << "rudp benchmark failed: " << ex.what() << '\n';
+      return 1;
+    }
+    if (!opts.json)
+      print_table(opts, f, out);
+  } else if (!opts.json) {
+    out << "crust-bench rudp: loopback part skipped (--netns-only)\n";
   }
+  out.flush();
+  auto ns = run_netns_bench(opts.netns);
   if (opts.json)
-    print_json(opts, f, out);
+    print_json(opts, f, ns, out);
   else
-    print_table(opts, f, out);
+    print_netns_table(ns, out);
+  out.flush();
+  if (ns.signal != 0) {
+    std::signal(ns.signal, SIG_DFL);
+    std::raise(ns.signal);
+  }
   return 0;
 }
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "netns_bench.hpp"
+
 #include <cstddef>
 #include <ostream>
 #include <string>
@@ -20,12 +22,19 @@ struct rudp_options {
   std::string congestion = "loss_tolerant";
   /// One JSON object instead of lines for people.
   bool json = false;
+  /// The loopback part runs (`--netns-only` turns it off).
+  bool loopback = true;
+  /// The namespace section, after the loopback part (netns_bench.hpp).
+  netns_options netns;
 };
 
 /// Measures one rUDP session on loopback (sender here, receiver in a child
 /// process, so that each side's CPU time is its own) against a raw UDP
 /// blast and a raw TCP stream in the same run, and prints the figures.
-/// Returns 0, or 1 if something did not work at all.
+/// Then the namespace section (netns_bench.hpp), whose table follows and
+/// whose keys join the JSON object. Returns 0, or 1 if something did not
+/// work at all. A signal that ended the namespace section is re-raised
+/// after the output.
 int run_rudp_bench(const rudp_options& opts, std::ostream& out);
 
 } // namespace crust::bench

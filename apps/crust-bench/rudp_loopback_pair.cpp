@@ -66,6 +66,10 @@ udp_endpoint_config endpoint_config(const noise::keypair& keys,
   ec.session.connection.network_name = network;
   // Both ends alike (the fork copies the choice).
   ec.session.engine.congestion = congestion;
+  // CRUST_BENCH_UDP_GSO=1: UDP GSO on the sockets, for a figure reported
+  // apart from the default one (docs/performance.md section 2.5).
+  if (const char* gso = std::getenv("CRUST_BENCH_UDP_GSO"))
+    ec.socket.gso = std::string{gso} == "1";
   return ec;
 }
 

@@ -29,6 +29,9 @@ struct ack_sample {
   bool app_limited = false;
   /// Bytes in flight after this ACK.
   size_t bytes_in_flight = 0;
+  /// The RTT sample this ACK gave (peer's ack delay not subtracted), zero
+  /// when it gave none.
+  duration rtt_sample{0};
 };
 
 /// Congestion control behind one interface, so that the engine does not care

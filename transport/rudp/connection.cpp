@@ -633,7 +633,11 @@ bool connection::impl::build_packet(time_point now, byte_buffer& out) {
   auto size = mtu.current();
   bool probe = probes_pending > 0;
   bool cwnd_ok = loss.bytes_in_flight() + size <= cc->window();
-  pace.configure(cc->pacing_rate(loss.rtt()), cfg.pacing_burst_packets * size);
+  auto rate = cc->pacing_rate(loss.rtt());
+  auto burst_bytes = std::max(
+    static_cast<double>(cfg.pacing_burst_packets * size),
+    rate * std::chrono::duration<double>(cfg.pacing_burst_time).count());
+  pace.configure(rate, static_cast<size_t>(burst_bytes));
   bool may_elicit = probe || (cwnd_ok && pace.can_send(now, size));
   bool want_ack = ack_now || (ack_deadline && *ack_deadline <= now);
   if (may_elicit)

@@ -35,8 +35,9 @@ status validate(const connection_config& cfg) {
       || cfg.handshake_timeout <= duration::zero())
     return invalid("timeouts must be positive and the idle timeout longer "
                    "than the keepalive interval");
-  if (cfg.pacing_burst_packets == 0)
-    return invalid("pacing_burst_packets must be at least 1");
+  if (cfg.pacing_burst_packets == 0 || cfg.pacing_burst_time < duration::zero())
+    return invalid("pacing_burst_packets must be at least 1 and "
+                   "pacing_burst_time not negative");
   return {};
 }
 

@@ -51,8 +51,13 @@ struct connection_config {
   duration idle_timeout = std::chrono::seconds{45};
   /// The handshake fails with `handshake_timeout` after this long.
   duration handshake_timeout = std::chrono::seconds{10};
-  /// Packets the pacer lets out back to back.
+  /// Packets the pacer lets out back to back, or more at high rates: as
+  /// much as leaves in `pacing_burst_time` at the pacing rate (a timer
+  /// fires no finer than about a millisecond, so a smaller burst would cap
+  /// the rate at burst / timer latency, as Linux TCP sizes its bursts to
+  /// about 1 ms of data).
   size_t pacing_burst_packets = 10;
+  duration pacing_burst_time = std::chrono::milliseconds{1};
   /// Builds the packet protection from the handshake keys; empty means
   /// `make_aead_protection` (only the engine fuzz target sets it).
   protection_factory protection;

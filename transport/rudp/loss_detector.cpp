@@ -1,6 +1,7 @@
 #include "crust/transport/rudp/loss_detector.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace crust::rudp {
 
@@ -76,7 +77,7 @@ loss_result loss_detector::on_ack(const ack_frame& ack, time_point now) {
         newest = pkt;
       // The settled record keeps its number, time and rate state; what it
       // carried moves to the caller.
-      out.acked.push_back(*pkt);
+      out.acked.push_back(std::move(*pkt));
       pkt->ranges.clear();
     }
   }
@@ -87,13 +88,14 @@ loss_result loss_detector::on_ack(const ack_frame& ack, time_point now) {
     largest_acked_ = std::max(largest_acked_.value_or(0), largest);
   if (newest != nullptr) {
     pto_count_ = 0;
+    ack_sample s;
     if (newest->number == ack.ranges.front().high && newest->ack_eliciting) {
       auto delay = std::min(duration{std::chrono::microseconds{
                               std::min<uint64_t>(ack.delay_us, 1u << 30)}},
                             max_ack_delay_);
       rtt_.on_sample(now - newest->sent_time, delay);
+      s.rtt_sample = rtt_.latest();
     }
-    ack_sample s;
     s.now = now;
     s.acked_bytes = acked_bytes;
     s.largest_acked_sent_time = newest->sent_time;

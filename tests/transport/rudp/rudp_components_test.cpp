@@ -254,6 +254,105 @@ BOOST_AUTO_TEST_CASE(loss_tolerant_backs_off_under_heavy_loss) {
   BOOST_CHECK(cc.current_phase() == loss_tolerant_controller::phase::startup);
 }
 
+BOOST_AUTO_TEST_CASE(loss_tolerant_window_is_not_trapped_by_host_delay) {
+  // Loopback through actors: a minimum RTT of 130 us seen once, 500 us
+  // during the transfer. The window must cover the 500 us at the measured
+  // rate, or the rate it measures is bounded by its own window.
+  loss_tolerant_controller cc{1452};
+  rtt_estimator rtt{100ms};
+  rtt.on_sample(130us, 0ms);
+  uint64_t delivered = 0;
+  auto now = t0;
+  const double rate = 250e6; // bytes per second
+  for (int i = 0; i < 400; ++i) {
+    ack_sample s;
+    now += 50us;
+    s.now = now;
+    s.acked_bytes = 12500; // 250 MB/s in 50 us
+    s.prior_delivered = delivered > 125000 ? delivered - 125000 : 0;
+    delivered += s.acked_bytes;
+    s.delivered = delivered;
+    s.delivery_rate = rate;
+    s.largest_acked_sent_time = now - 500us;
+    s.rtt_sample = 500us;
+    s.bytes_in_flight = 125000;
+    cc.on_ack(s, rtt);
+  }
+  BOOST_CHECK_EQUAL(cc.min_rtt().count(),
+                    std::chrono::nanoseconds{130us}.count());
+  // At least 2 x rate x 1 ms (the model's RTT floor).
+  BOOST_CHECK_GE(cc.window(), static_cast<size_t>(2 * rate * 1e-3));
+  BOOST_CHECK_GT(static_cast<double>(cc.window()), rate * 500e-6 * 2);
+}
+
+BOOST_AUTO_TEST_CASE(loss_tolerant_probes_the_rtt_every_ten_seconds) {
+  loss_tolerant_controller cc{1200};
+  rtt_estimator rtt{20ms};
+  rtt.on_sample(20ms, 0ms);
+  uint64_t delivered = 0;
+  auto now = t0;
+  // A 1 MB/s path whose RTT grew to 30 ms after the first sample of 20 ms.
+  auto feed = [&](duration sample, size_t in_flight) {
+    ack_sample s;
+    now += 2ms;
+    s.now = now;
+    s.acked_bytes = 2000;
+    s.prior_delivered = delivered > 30000 ? delivered - 30000 : 0;
+    delivered += 2000;
+    s.delivered = delivered;
+    s.delivery_rate = 1e6;
+    s.largest_acked_sent_time = now - sample;
+    s.rtt_sample = sample;
+    s.bytes_in_flight = in_flight;
+    cc.on_ack(s, rtt);
+  };
+  feed(20ms, 20000);
+  while (now < t0 + 9s)
+    feed(30ms, 20000);
+  BOOST_CHECK(cc.current_phase() == loss_tolerant_controller::phase::probe_bw);
+  BOOST_CHECK_EQUAL(cc.min_rtt().count(),
+                    std::chrono::nanoseconds{20ms}.count());
+  auto before = cc.window();
+  while (now < t0 + 10s + 10ms)
+    feed(30ms, 20000);
+  // Expired: PROBE_RTT with half the model's window.
+  BOOST_CHECK(cc.current_phase() == loss_tolerant_controller::phase::probe_rtt);
+  BOOST_CHECK_LT(cc.window(), before / 2);
+  // The flight shrinks, 200 ms and a round pass: the new minimum holds.
+  while (now < t0 + 10s + 300ms)
+    feed(30ms, 10000);
+  BOOST_CHECK(cc.current_phase() == loss_tolerant_controller::phase::probe_bw);
+  BOOST_CHECK_EQUAL(cc.min_rtt().count(),
+                    std::chrono::nanoseconds{30ms}.count());
+  BOOST_CHECK_GE(cc.window(), 2 * 30000u);
+}
+
+BOOST_AUTO_TEST_CASE(loss_tolerant_window_allows_for_ack_aggregation) {
+  // ACKs arrive in bursts every 10 ms covering 10 ms of data each: the
+  // window grows by the burst beyond what bandwidth x RTT explains.
+  loss_tolerant_controller cc{1200};
+  rtt_estimator rtt{20ms};
+  rtt.on_sample(20ms, 0ms);
+  uint64_t delivered = 0;
+  auto now = t0;
+  for (int i = 0; i < 100; ++i) {
+    ack_sample s;
+    now += 10ms;
+    s.now = now;
+    s.acked_bytes = 10000;
+    s.prior_delivered = delivered > 20000 ? delivered - 20000 : 0;
+    delivered += s.acked_bytes;
+    s.delivered = delivered;
+    s.delivery_rate = 1e6;
+    s.largest_acked_sent_time = now - 20ms;
+    s.rtt_sample = 20ms;
+    s.bytes_in_flight = 20000;
+    cc.on_ack(s, rtt);
+  }
+  BOOST_CHECK_GE(cc.extra_acked(), 9000);
+  BOOST_CHECK_GE(cc.window(), 2 * 20000u + 9000u);
+}
+
 // -- pacer
 // ---------------------------------------------------------------------
 
