@@ -588,6 +588,19 @@ std::string netns_json(const netns_report& rep) {
       for (const char* key : {"rto_count", "loss_probes", "fast_retransmits"})
         j += ",\"" + std::string{key}
              + "\":" + json_number(num(c.sender, key), 0);
+    // The roles' own `result` fields, for diagnosis.
+    for (const auto& [name, fields] :
+         {std::pair{"sender", &c.sender}, std::pair{"receiver", &c.receiver}}) {
+      j += ",\"" + std::string{name} + "\":{";
+      bool first_field = true;
+      for (const auto& [key, value] : *fields) {
+        auto x = num(*fields, key.c_str(), -1);
+        j += (first_field ? "" : ",") + json_string(key) + ":"
+             + (x >= 0 ? value : json_string(value));
+        first_field = false;
+      }
+      j += "}";
+    }
     j += ",\"error\":"
          + (c.error.empty() ? std::string{"null"} : json_string(c.error));
     j += "}";

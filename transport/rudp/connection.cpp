@@ -585,6 +585,7 @@ void connection::impl::write_ack(time_point now, size_t budget) {
 bool connection::impl::seal_and_record(time_point now, sent_packet pkt,
                                        bool app_limited, byte_buffer& out) {
   out.clear();
+  out.reserve(data_packet_overhead + plain.size()); // one allocation
   write_data_header(remote_id, out);
   pkt.number = protection->next_packet_number();
   // The header is the additional data; copied because `out` grows.
