@@ -58,9 +58,9 @@ rudp::connection_config engine_config(const rudp_session_config& cfg) {
   out.channel.refusal = c.refusal;
   // Engine messages carry the session envelope: a message or a whole
   // service frame plus its header.
-  auto largest = std::max(c.max_message_size + codec::message_envelope_overhead,
-                          noise::max_service_body
-                            + codec::service_envelope_overhead);
+  auto largest
+    = std::max(c.max_message_size + codec::message_envelope_overhead,
+               noise::max_service_body + codec::service_envelope_overhead);
   out.queue.max_message_size = largest;
   out.queue.max_bytes = std::max(c.max_queued_bytes, largest);
   out.queue.expiry = c.queue_expiry;
@@ -195,11 +195,11 @@ void rudp_session_state::on_handshake_deadline() {
   auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(
     cfg.connection.handshake_timeout);
   abort({errc::handshake_timeout,
-         handshake_done ? "authenticated, but the session was not chosen "
-                          "within "
-                            + std::to_string(limit.count()) + " ms"
-                        : "no handshake within "
-                            + std::to_string(limit.count()) + " ms"});
+         handshake_done
+           ? "authenticated, but the session was not chosen "
+             "within "
+               + std::to_string(limit.count()) + " ms"
+           : "no handshake within " + std::to_string(limit.count()) + " ms"});
 }
 
 void rudp_session_state::close(uint16_t code, const std::string& text) {
@@ -354,20 +354,21 @@ void rudp_session_state::on_message(rudp::message_event& msg) {
       // answers and establishes.
       return;
     case codec::envelope_kind::message:
-    case codec::envelope_kind::service:
-      break;
+    case codec::envelope_kind::service: break;
   }
   if (!established) {
     abort({errc::malformed_message, "a message before the session was chosen"});
     return;
   }
   // Service frames count against the message rate, as over TCP.
-  if (!message_rate.take(1, t) || !byte_rate.take(static_cast<double>(size), t)) {
+  if (!message_rate.take(1, t)
+      || !byte_rate.take(static_cast<double>(size), t)) {
     abort({errc::rate_exceeded, "the peer exceeded the message or byte rate"});
     return;
   }
   if (env->kind == codec::envelope_kind::service)
-    self->send(sink, service_frame{peer, env->service_kind, std::move(env->body)});
+    self->send(sink,
+               service_frame{peer, env->service_kind, std::move(env->body)});
   else
     self->send(sink, new_message{peer, std::move(env->body), msg.prio});
 }

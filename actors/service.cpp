@@ -147,8 +147,7 @@ bool service_state::open_udp(bool accept) {
   sc = make_connection_config(noise::role::responder);
   uc.accept = accept;
   uc.acceptor = self;
-  auto opened = spawn_udp_endpoint(self->home_system(), *cfg.io, uc,
-                                   &udp_port);
+  auto opened = spawn_udp_endpoint(self->home_system(), *cfg.io, uc, &udp_port);
   if (!opened && cfg.node.udp_port == 0 && uc.port != 0) {
     uc.port = 0;
     opened = spawn_udp_endpoint(self->home_system(), *cfg.io, uc, &udp_port);
@@ -159,7 +158,8 @@ bool service_state::open_udp(bool accept) {
   }
   udp = std::move(*opened);
   udp_accepting = accept;
-  log::info("rUDP on UDP port {}{}", udp_port, accept ? "" : " (dialling only)");
+  log::info("rUDP on UDP port {}{}", udp_port,
+            accept ? "" : " (dialling only)");
   return true;
 }
 
@@ -167,8 +167,8 @@ void service_state::dial_rudp(const peer_id& peer, const endpoint& addr,
                               uint64_t attempt) {
   auto sink = caf::actor_cast<connection_sink_actor>(self);
   self
-    ->request(udp, cfg.node.handshake_timeout, atom::connect_v,
-              host_port(addr), peer, sink)
+    ->request(udp, cfg.node.handshake_timeout, atom::connect_v, host_port(addr),
+              peer, sink)
     .then(
       [this, peer, addr, attempt](connection_actor& conn) {
         register_dial(conn, peer, addr, attempt);
@@ -281,9 +281,9 @@ void service_state::dial_all(const peer_id& peer,
     }
   }
   if (pc.dials == 0) {
-    auto reason = pc.reason ? pc.reason
-                            : make_error(errc::connect_failed,
-                                         "no address to dial");
+    auto reason = pc.reason
+                    ? pc.reason
+                    : make_error(errc::connect_failed, "no address to dial");
     fail_connect(peer, std::move(reason));
   }
 }
@@ -297,12 +297,11 @@ void service_state::start_rudp(const peer_id& peer) {
     return;
   // Prefer TCP: a TCP candidate that authenticated is about to be chosen
   // (should it fail after all, check_connect starts rUDP then).
-  bool tcp_close = std::any_of(connections.begin(), connections.end(),
-                               [&](const auto& kvp) {
-                                 const auto& x = kvp.second;
-                                 return x.peer == peer && !x.rudp
-                                        && x.authenticated && !x.retired;
-                               });
+  bool tcp_close
+    = std::any_of(connections.begin(), connections.end(), [&](const auto& kvp) {
+        const auto& x = kvp.second;
+        return x.peer == peer && !x.rudp && x.authenticated && !x.retired;
+      });
   if (tcp_close)
     return;
   pc.udp_started = true;
@@ -595,8 +594,8 @@ void service_state::on_established(const caf::actor_addr& who,
   log::info("connected to {} at {} over {} ({})", peer.short_hex(),
             entry.remote, transport_name(entry),
             entry.initiated ? "dialled" : "accepted");
-  publish(
-    connect_success{peer, entry.remote, transport_name(entry), entry.initiated});
+  publish(connect_success{peer, entry.remote, transport_name(entry),
+                          entry.initiated});
   on_peer_connected(peer);
 }
 
@@ -947,8 +946,8 @@ service(service_actor::stateful_pointer<service_state> self,
       std::vector<peer_summary> result;
       for (const auto& [peer, addr] : st.active) {
         const auto& entry = st.connections.at(addr);
-        result.push_back(peer_summary{peer, entry.remote,
-                                      transport_name(entry), entry.initiated});
+        result.push_back(peer_summary{peer, entry.remote, transport_name(entry),
+                                      entry.initiated});
       }
       return result;
     },

@@ -216,8 +216,8 @@ void service_state::start_bootstrap(
       theirs.endpoints.push_back(*ep);
   bool connected = active.count(peer) > 0;
   if (theirs.endpoints.empty() && !connected) {
-    rp.deliver(make_error(errc::bad_address,
-                          "the candidate has no endpoint to dial"));
+    rp.deliver(
+      make_error(errc::bad_address, "the candidate has no endpoint to dial"));
     return;
   }
   auto& pb = bootstrapping[peer];

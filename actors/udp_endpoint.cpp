@@ -316,10 +316,9 @@ udp_endpoint(udp_endpoint_actor::stateful_pointer<udp_endpoint_state> self,
   };
 }
 
-expected<udp_endpoint_actor> spawn_udp_endpoint(caf::actor_system& sys,
-                                                asio_runtime& io,
-                                                udp_endpoint_config cfg,
-                                                uint16_t* bound_port) {
+expected<udp_endpoint_actor>
+spawn_udp_endpoint(caf::actor_system& sys, asio_runtime& io,
+                   udp_endpoint_config cfg, uint16_t* bound_port) {
   std::vector<std::shared_ptr<udp_socket>> sockets;
   uint16_t port = cfg.port;
   for (const auto& text : cfg.bind_addresses) {

@@ -140,9 +140,8 @@ udp_endpoint(udp_endpoint_actor::stateful_pointer<udp_endpoint_state> self,
 /// endpoint. Fails with `errc::socket_failure` or `errc::bad_address` if no
 /// socket opened (or an IPv4 one failed). Thread-safe.
 /// @param bound_port If not null, gets the port of the first socket.
-expected<udp_endpoint_actor> spawn_udp_endpoint(caf::actor_system& sys,
-                                                asio_runtime& io,
-                                                udp_endpoint_config cfg,
-                                                uint16_t* bound_port = nullptr);
+expected<udp_endpoint_actor>
+spawn_udp_endpoint(caf::actor_system& sys, asio_runtime& io,
+                   udp_endpoint_config cfg, uint16_t* bound_port = nullptr);
 
 } // namespace crust

@@ -235,8 +235,7 @@ void add_node_options(caf::config_option_set& opts) {
     .add<int64_t>("udp-port",
                   "UDP port of rUDP, 0 = the TCP port's number if free, "
                   "else random (default)")
-    .add<bool>("no-rudp",
-               "never dial or accept rUDP, TCP only (default: off)")
+    .add<bool>("no-rudp", "never dial or accept rUDP, TCP only (default: off)")
     .add<caf::timespan>("rudp-head-start",
                         "how long a connect gives TCP before it also dials "
                         "rUDP, 0 = both at once (default: 250ms)")

@@ -60,8 +60,8 @@ struct authenticated {
 
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, authenticated& x) {
-  return f(caf::meta::type_name("authenticated"), x.peer, x.remote,
-           x.initiated, x.rudp);
+  return f(caf::meta::type_name("authenticated"), x.peer, x.remote, x.initiated,
+           x.rudp);
 }
 
 /// The connection was chosen (by us with `choose`, or by the peer with a

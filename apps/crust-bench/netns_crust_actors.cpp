@@ -89,7 +89,12 @@ int crust_actors_receive(const role_args& args) {
         [&](new_message& m) {
           meter.add(m.payload.data(), m.payload.size());
         },
-        [&](authenticated&) {}, [&](established&) {},
+        [&](authenticated&) {
+          // The owner's part of the choice (wire-protocol.md §5.1).
+          sink->send(caf::actor_cast<connection_actor>(sink->current_sender()),
+                     atom::choose_v);
+        },
+        [&](established&) {},
         [&](lost_peer&) {
           gone = meter.started();
         },
@@ -135,11 +140,15 @@ int crust_actors_send(const role_args& args) {
     bool up = false;
     auto start = clock_type::now();
     while (!up && since(start) < 10)
-      self->receive([&](authenticated&) {},
-                    [&](established&) {
-                      up = true;
-                    },
-                    caf::after(std::chrono::milliseconds{100}) >> [] {});
+      self->receive(
+        [&](authenticated&) {
+          // The owner's part of the choice.
+          self->send(session, atom::choose_v);
+        },
+        [&](established&) {
+          up = true;
+        },
+        caf::after(std::chrono::milliseconds{100}) >> [] {});
     if (!up)
       throw std::runtime_error{"rUDP: no handshake"};
     stream_pattern pattern;

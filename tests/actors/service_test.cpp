@@ -557,8 +557,7 @@ BOOST_AUTO_TEST_CASE(dropped_tcp_falls_back_to_rudp_after_the_head_start) {
   net->unlisten(b.addr);
   net->blackhole(b.addr);
   net->listen(udp_of(b.addr), b.svc, b.rc);
-  auto rh = self->request(a.svc, caf::infinite, atom::connect_v,
-                          contact_of(b));
+  auto rh = self->request(a.svc, caf::infinite, atom::connect_v, contact_of(b));
   dispatch();
   BOOST_CHECK_EQUAL(net->dials(), 1u); // TCP only
   advance_time(249ms);
@@ -683,7 +682,8 @@ BOOST_AUTO_TEST_CASE(without_rudp_a_refused_tcp_is_the_end) {
   BOOST_CHECK_EQUAL(net->dials(), 1u);
 }
 
-BOOST_AUTO_TEST_CASE(a_dead_rudp_fallback_fails_the_connect_with_the_tcp_reason) {
+BOOST_AUTO_TEST_CASE(
+  a_dead_rudp_fallback_fails_the_connect_with_the_tcp_reason) {
   auto a = add_node("10.0.0.1:1000");
   auto b = add_node("10.0.0.2:2000");
   auto c = add_node("10.0.0.3:3000");

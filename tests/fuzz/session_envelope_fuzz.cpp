@@ -20,9 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case envelope_kind::message:
       again = wrap_message(std::move(res->body));
       break;
-    case envelope_kind::choose:
-      again = wrap_choose();
-      break;
+    case envelope_kind::choose: again = wrap_choose(); break;
     case envelope_kind::service:
       again = wrap_service(res->service_kind, res->body);
       break;

@@ -153,9 +153,8 @@ BOOST_AUTO_TEST_CASE(refused_tcp_falls_back_to_rudp_and_everything_works) {
   BOOST_REQUIRE(address);
   BOOST_CHECK_EQUAL(address->rfind("127.0.0.1:", 0), 0u);
   // Too large a message is refused as over TCP.
-  auto huge = a->send(b.id, 2,
-                      std::vector<uint8_t>(test_node_config().max_message_size
-                                           + 1));
+  auto huge = a->send(
+    b.id, 2, std::vector<uint8_t>(test_node_config().max_message_size + 1));
   BOOST_REQUIRE(!huge);
   BOOST_CHECK_MESSAGE(is(huge.error(), errc::message_too_large),
                       sys.render(huge.error()));

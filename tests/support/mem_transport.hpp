@@ -10,8 +10,8 @@
 #include <caf/stateful_actor.hpp>
 
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 
 namespace crust::test {

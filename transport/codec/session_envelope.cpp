@@ -10,7 +10,8 @@ namespace crust::codec {
 namespace {
 
 failure malformed(std::string detail) {
-  return failure{errc::malformed_message, "rUDP envelope: " + std::move(detail)};
+  return failure{errc::malformed_message,
+                 "rUDP envelope: " + std::move(detail)};
 }
 
 } // namespace
@@ -57,17 +58,15 @@ expected<session_envelope> unwrap(byte_buffer&& bytes) {
       if (out.service_kind == 0)
         return malformed("a service frame of kind 0");
       if (bytes.size() - service_envelope_overhead > noise::max_service_body)
-        return malformed("a service body of "
-                         + std::to_string(bytes.size()
-                                          - service_envelope_overhead)
-                         + " bytes, more than "
-                         + std::to_string(noise::max_service_body));
+        return malformed(
+          "a service body of "
+          + std::to_string(bytes.size() - service_envelope_overhead)
+          + " bytes, more than " + std::to_string(noise::max_service_body));
       bytes.erase(bytes.begin(), bytes.begin() + service_envelope_overhead);
       out.body = std::move(bytes);
       return out;
     }
-    default:
-      return malformed("unknown kind " + std::to_string(bytes[0]));
+    default: return malformed("unknown kind " + std::to_string(bytes[0]));
   }
 }
 
