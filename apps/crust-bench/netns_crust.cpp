@@ -77,9 +77,9 @@ struct driver {
     // nop
   }
 
-  /// Datagrams the socket holds.
+  /// Datagrams the socket holds (at most 512 per call).
   void receive() {
-    for (;;) {
+    for (int i = 0; i < 512; ++i) {
       auto n = ::recv(fd, in.data(), in.size(), 0);
       if (n < 0)
         return;
@@ -90,7 +90,8 @@ struct driver {
 
   /// Datagrams the engine lets out now.
   void transmit() {
-    while (conn->poll_datagram(clock_type::now(), out)) {
+    for (int i = 0; i < 1024 && conn->poll_datagram(clock_type::now(), out);
+         ++i) {
       for (int attempt = 0; attempt < 50; ++attempt) {
         if (::send(fd, out.data(), out.size(), 0) >= 0)
           break;
@@ -223,7 +224,8 @@ int crust_send(const role_args& args) {
   auto ignore = [](const byte_buffer&) {};
   while (!d.closed && since(start) < args.send_seconds) {
     d.events(ignore);
-    while (d.connected && d.conn->queued_bytes() < max_queued) {
+    for (int i = 0;
+         i < 256 && d.connected && d.conn->queued_bytes() < max_queued; ++i) {
       byte_buffer msg(pattern.at(offset), pattern.at(offset) + message_size);
       if (!d.conn->send(1, std::move(msg), clock_type::now()))
         break;

@@ -84,7 +84,7 @@ int enet_receive(const role_args& args) {
     auto r = enet_host_service(h.host, &ev, 10);
     if (r < 0)
       throw std::runtime_error{"ENet: enet_host_service failed"};
-    while (r > 0) {
+    for (int i = 0; r > 0 && i < 4096; ++i) {
       if (ev.type == ENET_EVENT_TYPE_CONNECT) {
         connected = true;
       } else if (ev.type == ENET_EVENT_TYPE_RECEIVE) {
@@ -113,7 +113,7 @@ int enet_send(const role_args& args) {
   auto service = [&](uint32_t timeout_ms) {
     ENetEvent ev;
     auto r = enet_host_service(h.host, &ev, timeout_ms);
-    while (r > 0) {
+    for (int i = 0; r > 0 && i < 4096; ++i) {
       if (ev.type == ENET_EVENT_TYPE_CONNECT)
         connected = true;
       else if (ev.type == ENET_EVENT_TYPE_DISCONNECT)
@@ -133,7 +133,7 @@ int enet_send(const role_args& args) {
   running_total lost;
   start = clock_type::now();
   while (!gone && since(start) < args.send_seconds) {
-    while (queued_bytes < max_queued) {
+    for (int i = 0; i < 256 && queued_bytes < max_queued; ++i) {
       auto* p = enet_packet_create(pattern.at(offset), message_size,
                                    ENET_PACKET_FLAG_RELIABLE);
       if (!p)

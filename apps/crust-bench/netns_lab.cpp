@@ -144,9 +144,9 @@ command_result run_command(const std::vector<std::string>& argv, double timeout,
   ::close(in[0]);
   // Small inputs (nft rulesets) fit into the pipe buffer.
   size_t pos = 0;
-  while (pos < input.size()) {
+  for (int i = 0; i < 1000 && pos < input.size(); ++i) {
     auto n = ::write(in[1], input.data() + pos, input.size() - pos);
-    if (n <= 0 && errno != EINTR)
+    if (n == 0 || (n < 0 && errno != EINTR))
       break;
     if (n > 0)
       pos += static_cast<size_t>(n);

@@ -75,7 +75,7 @@ int tcp_receive(const role_args& args) {
   while (!eof && !stop_requested() && since(start) < args.bound - 1) {
     if (!wait_fd(conn.fd, POLLIN, 0.1))
       continue;
-    for (;;) {
+    for (int i = 0; i < 64; ++i) {
       auto n = ::recv(conn.fd, buf.data(), buf.size(), 0);
       if (n > 0) {
         meter.add(buf.data(), static_cast<size_t>(n));
