@@ -64,6 +64,33 @@ const char* transport_name(const connection_entry& entry) {
   return entry.rudp ? "rudp" : "tcp";
 }
 
+/// Asks the blacklist whether `key` (a peer id or an IP address) is banned:
+/// closes the connection `who` if so, else (also if the blacklist fails)
+/// goes on with `next`.
+template<class Key, class Next>
+void close_if_banned(service_state& st, const caf::actor_addr& who,
+                     const Key& key, const char* text, Next next) {
+  st.self->request(st.blacklist, caf::infinite, atom::is_banned_v, key)
+    .then(
+      [&st, who, text, next](bool banned) mutable {
+        auto k = st.connections.find(who);
+        if (k == st.connections.end())
+          return;
+        if (!banned) {
+          next();
+          return;
+        }
+        ++st.refused_total;
+        k->second.retired = true;
+        st.self->send(k->second.handle, atom::close_v,
+                      static_cast<uint16_t>(close_code::banned),
+                      std::string{text});
+      },
+      [next](caf::error&) mutable {
+        next();
+      });
+}
+
 } // namespace
 
 // -- helpers -----------------------------------------------------------------
@@ -478,49 +505,18 @@ void service_state::on_authenticated(const caf::actor_addr& who,
   auto peer = ev.peer;
   if (entry.rudp && !entry.initiated) {
     // The address ban TCP checks before the handshake, then the peer's.
-    self->request(blacklist, caf::infinite, atom::is_banned_v, entry.ip)
-      .then(
-        [this, who, peer](bool banned) {
-          auto k = connections.find(who);
-          if (k == connections.end())
-            return;
-          if (banned) {
-            ++refused_total;
-            k->second.retired = true;
-            self->send(k->second.handle, atom::close_v,
-                       static_cast<uint16_t>(close_code::banned),
-                       std::string{"address banned"});
-            return;
-          }
-          vet(who, peer);
-        },
-        [this, who, peer](caf::error&) {
-          vet(who, peer);
-        });
+    close_if_banned(*this, who, entry.ip, "address banned", [this, who, peer] {
+      vet(who, peer);
+    });
     return;
   }
   vet(who, peer);
 }
 
 void service_state::vet(const caf::actor_addr& who, const peer_id& peer) {
-  self->request(blacklist, caf::infinite, atom::is_banned_v, peer)
-    .then(
-      [this, who, peer](bool banned) {
-        auto k = connections.find(who);
-        if (k == connections.end())
-          return;
-        if (banned) {
-          ++refused_total;
-          self->send(k->second.handle, atom::close_v,
-                     static_cast<uint16_t>(close_code::banned),
-                     std::string{"banned"});
-          return;
-        }
-        decide(who, peer);
-      },
-      [this, who, peer](caf::error&) {
-        decide(who, peer);
-      });
+  close_if_banned(*this, who, peer, "banned", [this, who, peer] {
+    decide(who, peer);
+  });
 }
 
 void service_state::decide(const caf::actor_addr& who, const peer_id& peer) {

@@ -7,6 +7,7 @@
 #include "crust/transport/noise/primitives.hpp"
 #include "crust/transport/rudp/connection.hpp"
 
+#include "bench_identity.hpp"
 #include "netns_posix.hpp"
 #include "netns_role.hpp"
 
@@ -31,22 +32,12 @@ constexpr size_t message_size = 16 * 1024;
 constexpr size_t max_queued = size_t{2} << 20;
 const char* network = "crust-bench-netns";
 
-noise::keypair make_keys(uint8_t seed) {
-  noise::key32 priv{};
-  for (size_t i = 0; i < priv.size(); ++i)
-    priv[i] = static_cast<uint8_t>(seed * 41 + i + 7);
-  auto kp = noise::keypair::from_private(priv);
-  if (!kp)
-    throw std::runtime_error{"cannot derive a key pair"};
-  return *kp;
-}
-
 rudp::connection_config make_config(bool initiator, const std::string& cc) {
   rudp::connection_config cfg;
   cfg.channel.side = initiator ? noise::role::initiator
                                : noise::role::responder;
-  cfg.channel.local_static = make_keys(initiator ? 1 : 2);
-  cfg.channel.expected_remote = make_keys(initiator ? 2 : 1).pub;
+  cfg.channel.local_static = seeded_keys(initiator ? 1 : 2);
+  cfg.channel.expected_remote = seeded_keys(initiator ? 2 : 1).pub;
   cfg.channel.network_name = network;
   if (cc == "new_reno")
     cfg.congestion = rudp::congestion_algorithm::new_reno;

@@ -11,6 +11,7 @@
 #include "crust/messages/type_ids.hpp"
 #include "crust/transport/asio_runtime.hpp"
 
+#include "bench_identity.hpp"
 #include "netns_role.hpp"
 
 #include <caf/actor_system.hpp>
@@ -31,28 +32,9 @@ constexpr uint64_t max_queued = uint64_t{2} << 20;
 constexpr auto max_wait = std::chrono::seconds{10};
 const char* network = "crust-bench-netns-actors";
 
-struct role_config : caf::actor_system_config {
-  role_config() {
-    crust::add_message_types(*this);
-    set("scheduler.max-threads", 2);
-    set("logger.console-verbosity", caf::atom("quiet"));
-    set("logger.file-verbosity", caf::atom("quiet"));
-  }
-};
-
-noise::keypair make_keys(uint8_t seed) {
-  noise::key32 priv{};
-  for (size_t i = 0; i < priv.size(); ++i)
-    priv[i] = static_cast<uint8_t>(seed * 53 + i + 3);
-  auto kp = noise::keypair::from_private(priv);
-  if (!kp)
-    throw std::runtime_error{"cannot derive a key pair"};
-  return *kp;
-}
-
 udp_endpoint_config endpoint_config(const role_args& args, uint8_t seed) {
   udp_endpoint_config ec;
-  ec.session.connection.local_static = make_keys(seed);
+  ec.session.connection.local_static = seeded_keys(seed);
   ec.session.connection.network_name = network;
   if (args.cc == "new_reno")
     ec.session.engine.congestion = rudp::congestion_algorithm::new_reno;
@@ -66,7 +48,7 @@ udp_endpoint_config endpoint_config(const role_args& args, uint8_t seed) {
 int crust_actors_receive(const role_args& args) {
   asio_runtime io;
   io.start();
-  role_config cfg;
+  quiet_system_config cfg;
   receive_meter meter{args.warmup, args.seconds};
   std::string failure;
   {
@@ -111,7 +93,7 @@ int crust_actors_receive(const role_args& args) {
 int crust_actors_send(const role_args& args) {
   asio_runtime io;
   io.start();
-  role_config cfg;
+  quiet_system_config cfg;
   std::string out;
   {
     caf::actor_system sys{cfg};
@@ -127,7 +109,7 @@ int crust_actors_send(const role_args& args) {
     self
       ->request(*ep, max_wait, atom::connect_v,
                 args.address + ":" + std::to_string(args.port),
-                peer_id{make_keys(2).pub}, sink)
+                peer_id{seeded_keys(2).pub}, sink)
       .receive(
         [&](connection_actor& s) {
           session = s;

@@ -5,6 +5,7 @@
 #include "crust/messages/type_ids.hpp"
 #include "crust/transport/asio_runtime.hpp"
 
+#include "bench_identity.hpp"
 #include "stream_baselines.hpp"
 
 #include <caf/actor_system.hpp>
@@ -38,25 +39,6 @@ constexpr auto max_wait = std::chrono::seconds{30};
 constexpr uint64_t max_queued = uint64_t{8} << 20;
 
 const char* network = "crust-bench-rudp";
-
-struct bench_config : caf::actor_system_config {
-  bench_config() {
-    crust::add_message_types(*this);
-    set("scheduler.max-threads", 2);
-    set("logger.console-verbosity", caf::atom("quiet"));
-    set("logger.file-verbosity", caf::atom("quiet"));
-  }
-};
-
-noise::keypair make_keys(uint8_t seed) {
-  noise::key32 priv{};
-  for (size_t i = 0; i < priv.size(); ++i)
-    priv[i] = static_cast<uint8_t>(seed * 29 + i + 1);
-  auto kp = noise::keypair::from_private(priv);
-  if (!kp)
-    throw std::runtime_error{"cannot derive a key pair"};
-  return *kp;
-}
 
 udp_endpoint_config endpoint_config(const noise::keypair& keys,
                                     rudp::congestion_algorithm congestion) {
@@ -117,12 +99,12 @@ std::optional<std::string> read_line(int fd, std::chrono::seconds limit) {
 int serve(int to_parent, int rounds, rudp::congestion_algorithm congestion) {
   asio_runtime io;
   io.start();
-  bench_config cfg;
+  quiet_system_config cfg;
   int rc = 0;
   {
     caf::actor_system sys{cfg};
     caf::scoped_actor sink{sys};
-    auto ec = endpoint_config(make_keys(2), congestion);
+    auto ec = endpoint_config(seeded_keys(2), congestion);
     ec.accept = true;
     ec.acceptor = caf::actor_cast<connection_sink_actor>(sink);
     auto ep = spawn_udp_endpoint(sys, io, std::move(ec));
@@ -192,7 +174,7 @@ struct rudp_loopback_pair::impl {
   int rounds_left = 0;
   bool finished = false;
   std::optional<asio_runtime> io;
-  std::optional<bench_config> cfg;
+  std::optional<quiet_system_config> cfg;
   std::optional<caf::actor_system> sys;
   std::optional<caf::scoped_actor> self;
   udp_endpoint_actor endpoint;
@@ -249,7 +231,7 @@ rudp_loopback_pair::rudp_loopback_pair(int rounds,
   d.sys.emplace(*d.cfg);
   d.self.emplace(*d.sys);
   auto ep = spawn_udp_endpoint(*d.sys, *d.io,
-                               endpoint_config(make_keys(1), congestion));
+                               endpoint_config(seeded_keys(1), congestion));
   if (!ep)
     throw std::runtime_error{"UDP endpoint: " + ep.error().message()};
   d.endpoint = *ep;
@@ -258,7 +240,7 @@ rudp_loopback_pair::rudp_loopback_pair(int rounds,
   std::string failure;
   self
     ->request(d.endpoint, max_wait, atom::connect_v, remote,
-              peer_id{make_keys(2).pub}, sink)
+              peer_id{seeded_keys(2).pub}, sink)
     .receive(
       [&](connection_actor& s) {
         d.session = s;
