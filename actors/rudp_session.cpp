@@ -145,7 +145,8 @@ void rudp_session_state::send_service(uint16_t kind, const byte_buffer& body) {
       || body.size() > noise::max_service_body)
     return;
   // Ahead of queued messages, as a TCP CONNECTION sends them.
-  static_cast<void>(conn->send(0, codec::wrap_service(kind, body), now()));
+  if (conn->send(0, codec::wrap_service(kind, body), now()))
+    ++service_frames_out;
   pump();
 }
 
@@ -234,6 +235,9 @@ connection_stats rudp_session_state::current_stats() const {
   out.connected = handshake_done;
   out.dropped_messages = dropped_messages;
   out.dropped_bytes = dropped_bytes;
+  out.transport = "rudp";
+  out.service_frames_in = service_frames_in;
+  out.service_frames_out = service_frames_out;
   if (!conn)
     return out;
   const auto& s = conn->stats();
@@ -244,6 +248,14 @@ connection_stats rudp_session_state::current_stats() const {
   out.queued_messages = conn->queued_messages();
   out.queued_bytes = conn->queued_bytes();
   out.unflushed_bytes = conn->bytes_in_flight();
+  out.packets_lost = s.packets_lost;
+  out.packets_lost_by_time = s.packets_lost_by_time;
+  out.probe_timeouts = s.probe_timeouts;
+  out.bytes_retransmitted = s.stream_bytes_retransmitted;
+  out.smoothed_rtt_us = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::microseconds>(
+      conn->rtt().smoothed())
+      .count());
   return out;
 }
 
@@ -366,11 +378,13 @@ void rudp_session_state::on_message(rudp::message_event& msg) {
     abort({errc::rate_exceeded, "the peer exceeded the message or byte rate"});
     return;
   }
-  if (env->kind == codec::envelope_kind::service)
+  if (env->kind == codec::envelope_kind::service) {
+    ++service_frames_in;
     self->send(sink,
                service_frame{peer, env->service_kind, std::move(env->body)});
-  else
-    self->send(sink, new_message{peer, std::move(env->body), msg.prio});
+    return;
+  }
+  self->send(sink, new_message{peer, std::move(env->body), msg.prio});
 }
 
 void rudp_session_state::on_closed(const failure& reason) {

@@ -98,6 +98,8 @@ struct rudp_session_state {
 
   uint64_t dropped_messages = 0;
   uint64_t dropped_bytes = 0;
+  uint64_t service_frames_in = 0;
+  uint64_t service_frames_out = 0;
 
   /// Creates the engine and sends an initiator's first datagram.
   caf::error start();

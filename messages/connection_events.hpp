@@ -197,6 +197,16 @@ struct connection_stats {
   /// Messages and payload bytes dropped from the send queues.
   uint64_t dropped_messages = 0;
   uint64_t dropped_bytes = 0;
+  /// "tcp" or "rudp".
+  std::string transport = "tcp";
+  /// rUDP only (zero over TCP, where the kernel recovers losses): lost
+  /// packets, those found by the time threshold, probe timeouts, stream
+  /// bytes sent again, and the smoothed round-trip time.
+  uint64_t packets_lost = 0;
+  uint64_t packets_lost_by_time = 0;
+  uint64_t probe_timeouts = 0;
+  uint64_t bytes_retransmitted = 0;
+  uint64_t smoothed_rtt_us = 0;
 };
 
 template<class Inspector>
@@ -206,7 +216,8 @@ typename Inspector::result_type inspect(Inspector& f, connection_stats& x) {
            x.messages_in, x.messages_out, x.keepalives_in, x.keepalives_out,
            x.service_frames_in, x.service_frames_out, x.queued_messages,
            x.queued_bytes, x.unflushed_bytes, x.dropped_messages,
-           x.dropped_bytes);
+           x.dropped_bytes, x.transport, x.packets_lost, x.packets_lost_by_time,
+           x.probe_timeouts, x.bytes_retransmitted, x.smoothed_rtt_us);
 }
 
 } // namespace crust

@@ -149,6 +149,17 @@ BOOST_AUTO_TEST_CASE(refused_tcp_falls_back_to_rudp_and_everything_works) {
   }
   BOOST_TEST_MESSAGE("B sees A at " << seen);
   BOOST_CHECK_EQUAL(seen.rfind("127.0.0.1:", 0), 0u);
+  // The stats name the transport and carry rUDP's own counters.
+  auto st = a->stats();
+  BOOST_REQUIRE(st);
+  BOOST_REQUIRE_EQUAL(st->connections.size(), 1u);
+  const auto& cs = st->connections[0];
+  BOOST_CHECK_EQUAL(cs.transport, "rudp");
+  BOOST_CHECK_GE(cs.messages_out, 1u);
+  BOOST_CHECK_GE(cs.service_frames_out, 1u); // the echo request, the gossip
+  BOOST_CHECK_GE(cs.service_frames_in, 1u);  // the echo reply
+  BOOST_CHECK_GT(cs.smoothed_rtt_us, 0u);
+  BOOST_CHECK_GT(cs.bytes_out, big.size());
   auto address = a->address(b.id);
   BOOST_REQUIRE(address);
   BOOST_CHECK_EQUAL(address->rfind("127.0.0.1:", 0), 0u);
