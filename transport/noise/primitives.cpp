@@ -7,9 +7,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <string>
 
@@ -320,7 +322,8 @@ status aead_context::seal(uint64_t n, const_byte_span ad, const_byte_span head,
   make_iv(cipher_, n, iv);
   auto* ctx = ctx_.get();
   // Only the IV changes per message; the key schedule stays in the context.
-  if (EVP_EncryptInit_ex(ctx, nullptr, nullptr, nullptr, iv) != 1)
+  // The IV (re)start also resets the AEAD's stream and MAC state.
+  if (EVP_CipherInit_ex2(ctx, nullptr, nullptr, iv, 1, nullptr) != 1)
     return openssl_failure(errc::crypto_failure, "AEAD IV setup failed");
   int len = 0;
   if (!ad.empty()
@@ -343,10 +346,12 @@ status aead_context::seal(uint64_t n, const_byte_span ad, const_byte_span head,
   if (EVP_EncryptFinal_ex(ctx, out + written, &len) != 1)
     return openssl_failure(errc::crypto_failure, "AEAD finalisation failed");
   written += static_cast<size_t>(len);
+  // A direct parameter read: EVP_CIPHER_CTX_ctrl would only translate to it.
+  OSSL_PARAM get_tag[] = {OSSL_PARAM_construct_octet_string(
+                            OSSL_CIPHER_PARAM_AEAD_TAG, out + written, tag_len),
+                          OSSL_PARAM_construct_end()};
   if (written != head.size() + plaintext.size()
-      || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG,
-                             static_cast<int>(tag_len), out + written)
-           != 1)
+      || EVP_CIPHER_CTX_get_params(ctx, get_tag) != 1)
     return openssl_failure(errc::crypto_failure, "AEAD tag missing");
   return {};
 }
@@ -367,10 +372,13 @@ status aead_context::open(uint64_t n, const_byte_span ad,
   uint8_t iv[12];
   make_iv(cipher_, n, iv);
   auto* ctx = ctx_.get();
-  if (EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, iv) != 1
-      || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG,
-                             static_cast<int>(tag_len), tag)
-           != 1)
+  // IV and expected tag in one call (one provider round trip instead of an
+  // init plus a ctrl). The IV restart also clears whatever a previous
+  // failed open left behind.
+  OSSL_PARAM set_tag[] = {
+    OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, tag_len),
+    OSSL_PARAM_construct_end()};
+  if (EVP_CipherInit_ex2(ctx, nullptr, nullptr, iv, 0, set_tag) != 1)
     return openssl_failure(errc::crypto_failure, "AEAD IV setup failed");
   int len = 0;
   if (!ad.empty()

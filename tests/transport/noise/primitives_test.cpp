@@ -1,8 +1,11 @@
+#include "crust/transport/noise/aead_context.hpp"
 #include "crust/transport/noise/primitives.hpp"
 
 #include "support/engine_test_support.hpp"
 
 #include <boost/test/unit_test.hpp>
+#include <cstdint>
+#include <iterator>
 #include <string>
 
 using namespace crust;
@@ -13,6 +16,30 @@ namespace {
 
 byte_buffer to_buf(const key32& k) {
   return byte_buffer(k.begin(), k.end());
+}
+
+key32 key_with(uint8_t first) {
+  key32 k{};
+  for (size_t i = 0; i < k.size(); ++i)
+    k[i] = static_cast<uint8_t>(first + i);
+  return k;
+}
+
+// Deterministic, size-dependent payload so that every message differs.
+byte_buffer payload(size_t size, uint64_t seed) {
+  byte_buffer result(size);
+  for (size_t i = 0; i < size; ++i)
+    result[i] = static_cast<uint8_t>(seed * 131 + i * 7);
+  return result;
+}
+
+// The one-shot functions key a fresh context per message, so they are the
+// reference for a context that is reused.
+byte_buffer reference_seal(cipher_kind cipher, const key32& k, uint64_t n,
+                           const byte_buffer& ad, const byte_buffer& pt) {
+  byte_buffer ct(pt.size() + tag_len);
+  BOOST_REQUIRE(aead_seal(cipher, k, n, ad, pt, ct.data()));
+  return ct;
 }
 
 } // namespace
@@ -194,6 +221,152 @@ BOOST_AUTO_TEST_CASE(aead_free_functions) {
     // Nothing unauthenticated is left behind.
     BOOST_TEST(pt == byte_buffer(msg.size(), 0),
                boost::test_tools::per_element());
+  }
+}
+
+// One keyed context per direction for many messages, as datagram_codec uses
+// it: every message must match a freshly keyed one, whatever came before.
+BOOST_AUTO_TEST_CASE(aead_context_reused_for_many_messages) {
+  auto k = key_with(7);
+  for (auto cipher : {cipher_kind::chacha_poly, cipher_kind::aes_gcm}) {
+    BOOST_TEST_CONTEXT(to_string(cipher)) {
+      aead_context sender;
+      aead_context receiver;
+      BOOST_REQUIRE(sender.init(cipher, k));
+      BOOST_REQUIRE(receiver.init(cipher, k));
+      const size_t sizes[] = {0, 1, 15, 16, 17, 63, 64, 65, 255, 1200, 1452};
+      for (uint64_t i = 0; i < 2000; ++i) {
+        // Out-of-order nonces, as datagrams arrive.
+        auto n = (i * 7919) % 4096;
+        auto pt = payload(sizes[i % std::size(sizes)], i);
+        auto ad = payload(i % 3 == 0 ? 0 : 10, n);
+        byte_buffer ct(pt.size() + tag_len);
+        BOOST_REQUIRE(sender.seal(n, ad, pt, ct.data()));
+        auto expected = reference_seal(cipher, k, n, ad, pt);
+        BOOST_REQUIRE(ct == expected);
+        byte_buffer out(pt.size());
+        BOOST_REQUIRE(receiver.open(n, ad, ct, out.data()));
+        BOOST_REQUIRE(out == pt);
+      }
+      // Split seal and open (a head byte apart from the body) on the same
+      // contexts give the same message as the plain calls.
+      for (uint64_t n = 5000; n < 5100; ++n) {
+        auto body = payload(n % 300, n);
+        byte_buffer head{static_cast<uint8_t>(n)};
+        byte_buffer whole = head;
+        whole.insert(whole.end(), body.begin(), body.end());
+        byte_buffer ct(whole.size() + tag_len);
+        BOOST_REQUIRE(sender.seal(n, {}, head, body, ct.data()));
+        BOOST_REQUIRE(ct == reference_seal(cipher, k, n, {}, whole));
+        uint8_t head_out = 0;
+        byte_buffer body_out(body.size());
+        BOOST_REQUIRE(receiver.open(n, {}, ct, &head_out, 1, body_out.data()));
+        BOOST_TEST(head_out == head[0]);
+        BOOST_REQUIRE(body_out == body);
+      }
+    }
+  }
+}
+
+// A forged packet must not leave OpenSSL state behind that breaks the next,
+// genuine one (the IV restart has to reset the stream and MAC state).
+BOOST_AUTO_TEST_CASE(aead_context_forged_then_genuine) {
+  auto k = key_with(40);
+  for (auto cipher : {cipher_kind::chacha_poly, cipher_kind::aes_gcm}) {
+    BOOST_TEST_CONTEXT(to_string(cipher)) {
+      aead_context sender;
+      aead_context receiver;
+      BOOST_REQUIRE(sender.init(cipher, k));
+      BOOST_REQUIRE(receiver.init(cipher, k));
+      auto ad = bytes_of("header");
+      uint64_t n = 0;
+      auto genuine_roundtrip = [&](size_t size) {
+        ++n;
+        auto pt = payload(size, n);
+        byte_buffer ct(pt.size() + tag_len);
+        BOOST_REQUIRE(sender.seal(n, ad, pt, ct.data()));
+        byte_buffer out(pt.size());
+        BOOST_REQUIRE(receiver.open(n, ad, ct, out.data()));
+        BOOST_REQUIRE(out == pt);
+      };
+      // Forgeries of each kind, each followed by a genuine packet.
+      enum forgery { tag_bit, body_bit, ad_bit, wrong_nonce, other_key };
+      for (auto kind : {tag_bit, body_bit, ad_bit, wrong_nonce, other_key}) {
+        for (size_t size : {size_t{0}, size_t{1}, size_t{100}, size_t{1300}}) {
+          ++n;
+          auto pt = payload(size, n);
+          auto forged_ad = ad;
+          byte_buffer ct(pt.size() + tag_len);
+          auto seal_n = kind == wrong_nonce ? n + 1 : n;
+          if (kind == other_key) {
+            ct = reference_seal(cipher, key_with(41), n, ad, pt);
+          } else {
+            BOOST_REQUIRE(sender.seal(seal_n, ad, pt, ct.data()));
+          }
+          if (kind == tag_bit)
+            ct.back() ^= 0x80;
+          else if (kind == body_bit && !pt.empty())
+            ct[pt.size() / 2] ^= 1;
+          else if (kind == ad_bit)
+            forged_ad[0] ^= 1;
+          else if (kind == body_bit)
+            ct[0] ^= 1; // no body: the tag then
+          byte_buffer out(pt.size(), 0xAA);
+          BOOST_TEST(receiver.open(n, forged_ad, ct, out.data()).code()
+                     == errc::decrypt_failed);
+          BOOST_TEST(out == byte_buffer(pt.size(), 0),
+                     boost::test_tools::per_element());
+          genuine_roundtrip(size);
+          genuine_roundtrip(1200);
+        }
+      }
+      // A too-short ciphertext and a split open with a bad tag, then genuine.
+      byte_buffer short_ct(tag_len - 1);
+      byte_buffer sink(1);
+      BOOST_TEST(receiver.open(++n, ad, short_ct, sink.data()).code()
+                 == errc::decrypt_failed);
+      genuine_roundtrip(64);
+      auto pt = payload(50, ++n);
+      byte_buffer ct(pt.size() + tag_len);
+      BOOST_REQUIRE(sender.seal(n, ad, pt, ct.data()));
+      ct[tag_len] ^= 4;
+      uint8_t head = 0;
+      byte_buffer body(pt.size() - 1);
+      BOOST_TEST(receiver.open(n, ad, ct, &head, 1, body.data()).code()
+                 == errc::decrypt_failed);
+      genuine_roundtrip(64);
+      // The failure leaves the receiver usable for sealing as well.
+      byte_buffer back(pt.size() + tag_len);
+      BOOST_REQUIRE(receiver.seal(++n, ad, pt, back.data()));
+      BOOST_TEST(back == reference_seal(cipher, k, n, ad, pt),
+                 boost::test_tools::per_element());
+    }
+  }
+}
+
+// Re-keying a used context (rekey, or a new key after reset) must give the
+// same messages as a fresh context with the new key.
+BOOST_AUTO_TEST_CASE(aead_context_rekeyed_in_place) {
+  for (auto cipher : {cipher_kind::chacha_poly, cipher_kind::aes_gcm}) {
+    BOOST_TEST_CONTEXT(to_string(cipher)) {
+      aead_context ctx;
+      auto pt = payload(500, 1);
+      byte_buffer ct(pt.size() + tag_len);
+      for (uint8_t round = 0; round < 4; ++round) {
+        auto k = key_with(round * 50);
+        BOOST_REQUIRE(ctx.init(cipher, k));
+        for (uint64_t n = 0; n < 3; ++n) {
+          BOOST_REQUIRE(ctx.seal(n, {}, pt, ct.data()));
+          BOOST_REQUIRE(ct == reference_seal(cipher, k, n, {}, pt));
+        }
+        if (round % 2 == 1) {
+          ctx.reset();
+          BOOST_CHECK(!ctx.ready());
+          BOOST_TEST(ctx.seal(0, {}, pt, ct.data()).code()
+                     == errc::crypto_failure);
+        }
+      }
+    }
   }
 }
 
