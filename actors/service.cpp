@@ -315,6 +315,14 @@ void service_state::dial_all(const peer_id& peer,
   }
 }
 
+bool service_state::tcp_candidate_ready(const peer_id& peer) const {
+  return std::any_of(
+    connections.begin(), connections.end(), [&](const auto& kvp) {
+      const auto& x = kvp.second;
+      return x.peer == peer && !x.rudp && x.authenticated && !x.retired;
+    });
+}
+
 void service_state::start_rudp(const peer_id& peer) {
   auto i = connecting.find(peer);
   if (i == connecting.end() || active.count(peer) > 0)
@@ -324,12 +332,7 @@ void service_state::start_rudp(const peer_id& peer) {
     return;
   // Prefer TCP: a TCP candidate that authenticated is about to be chosen
   // (should it fail after all, check_connect starts rUDP then).
-  bool tcp_close
-    = std::any_of(connections.begin(), connections.end(), [&](const auto& kvp) {
-        const auto& x = kvp.second;
-        return x.peer == peer && !x.rudp && x.authenticated && !x.retired;
-      });
-  if (tcp_close)
+  if (tcp_candidate_ready(peer))
     return;
   pc.udp_started = true;
   if (!cfg.dial && !open_udp(udp_accepting)) {
@@ -531,14 +534,8 @@ void service_state::decide(const caf::actor_addr& who, const peer_id& peer) {
   }
   // Prefer TCP: an rUDP candidate yields to an authenticated TCP one, which
   // is chosen when its own vetting ends.
-  bool tcp_ready = entry.rudp
-                   && std::any_of(connections.begin(), connections.end(),
-                                  [&](const auto& kvp) {
-                                    const auto& x = kvp.second;
-                                    return x.peer == peer && !x.rudp
-                                           && x.authenticated && !x.retired;
-                                  });
-  bool taken = tcp_ready || active.count(peer) > 0
+  bool taken = (entry.rudp && tcp_candidate_ready(peer))
+               || active.count(peer) > 0
                || std::any_of(
                  connections.begin(), connections.end(), [&](const auto& kvp) {
                    const auto& x = kvp.second;

@@ -310,6 +310,10 @@ struct service_state {
   /// connected, started it already, or a TCP candidate authenticated.
   void start_rudp(const peer_id& peer);
 
+  /// True if a TCP connection to `peer` authenticated and is still a
+  /// candidate: TCP is preferred over rUDP.
+  bool tcp_candidate_ready(const peer_id& peer) const;
+
   /// Dials `addr` over rUDP through our UDP ENDPOINT for a connect attempt;
   /// the session registers when the endpoint answers.
   void dial_rudp(const peer_id& peer, const endpoint& addr, uint64_t attempt);
