@@ -48,8 +48,11 @@ struct service_config {
   /// The node's long-term key pair; its public half is our peer id.
   noise::keypair keys;
 
-  /// The io thread for TCP (not owned; must outlive the SERVICE). Null in
-  /// deterministic tests, which set `dial` and never `listen`.
+  /// The io thread for TCP and rUDP (not owned). Its context must outlive
+  /// the SERVICE and its UDP ENDPOINT, which ends up to 2 s after the
+  /// SERVICE (destroy it after the actor system, which waits for every
+  /// actor). Null in deterministic tests, which set `dial` and never
+  /// `listen`.
   asio_runtime* io = nullptr;
 
   /// The BLACKLIST to use; the SERVICE spawns its own if null.

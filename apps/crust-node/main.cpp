@@ -207,7 +207,8 @@ void stop_actor(caf::actor_system& sys, const Handle& hdl) {
 }
 
 /// The node's life after the actor system is up. Returns the exit code.
-int run(caf::actor_system& sys, const node_app_config& cfg) {
+int run(caf::actor_system& sys, const node_app_config& cfg,
+        crust::asio_runtime& io) {
   auto conf = crust::read_node_config(cfg);
   if (!conf)
     return fail(exit_bad_config, conf.error().message());
@@ -244,7 +245,6 @@ int run(caf::actor_system& sys, const node_app_config& cfg) {
   std::printf("%s\n", format.identity(pid, key_path).c_str());
   std::fflush(stdout);
   // The io thread, then the actors.
-  crust::asio_runtime io;
   io.start();
   asio::signal_set signals{io.context(), SIGINT, SIGTERM};
   signals.async_wait([&waiter](std::error_code ec, int signo) {
@@ -351,8 +351,13 @@ int main(int argc, char** argv) {
   // CAF's own option errors (e.g. --crust.tcp-port=abc) also exit with 2.
   // crust::system_config registers both crust type-ID blocks itself.
   int rc = exit_ok;
-  auto caf_main = [&rc](caf::actor_system& sys, const node_app_config& cfg) {
-    rc = run(sys, cfg);
+  // The io context outlives the actor system: actors that end after the
+  // SERVICE (its UDP ENDPOINT closes its sockets once the sessions' last
+  // datagrams went out) still close sockets of a live context.
+  crust::asio_runtime io;
+  auto caf_main = [&rc, &io](caf::actor_system& sys,
+                             const node_app_config& cfg) {
+    rc = run(sys, cfg, io);
   };
   if (caf::exec_main(caf_main, argc, argv) != EXIT_SUCCESS)
     return exit_bad_config;
