@@ -376,6 +376,12 @@ expected<node_config> read_node_config(const caf::actor_system_config& cfg) {
 system_config::system_config() {
   crust::add_message_types(*this);
   crust::add_node_options(*this);
+  // Work sharing: idle workers wait on a condition variable. CAF's default,
+  // work stealing, polls (spinning, then 50 us sleeps) before it waits; on a
+  // small machine that polling takes the cores the io thread and the other
+  // end need (docs/configuration.md, "Scheduler", has the figures).
+  // `--scheduler.policy=stealing` or a config file overrides it.
+  set("scheduler.policy", caf::atom("sharing"));
 }
 
 } // namespace crust

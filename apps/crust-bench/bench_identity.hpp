@@ -1,5 +1,6 @@
 #pragma once
 
+#include "crust/messages/config.hpp"
 #include "crust/messages/type_ids.hpp"
 #include "crust/transport/noise/primitives.hpp"
 
@@ -23,11 +24,11 @@ inline noise::keypair seeded_keys(uint8_t seed) {
   return *kp;
 }
 
-/// The actor system of a benchmark role: crust's types, two workers (the
-/// machines these run on have two cores), CAF's own log quiet.
-struct quiet_system_config : caf::actor_system_config {
+/// The actor system of a benchmark role: crust's defaults (types, the
+/// work-sharing scheduler), two workers (the machines these run on have two
+/// cores), CAF's own log quiet.
+struct quiet_system_config : crust::system_config {
   quiet_system_config() {
-    crust::add_message_types(*this);
     set("scheduler.max-threads", 2);
     set("logger.console-verbosity", caf::atom("quiet"));
     set("logger.file-verbosity", caf::atom("quiet"));

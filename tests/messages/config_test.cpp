@@ -2,7 +2,11 @@
 #include "crust/messages/errc.hpp"
 #include "crust/messages/log.hpp"
 
+#include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/policy/work_sharing.hpp>
+#include <caf/policy/work_stealing.hpp>
+#include <caf/scheduler/coordinator.hpp>
 
 #include <boost/test/unit_test.hpp>
 #include <sstream>
@@ -44,6 +48,29 @@ void check_refused(std::vector<std::string> args, const std::string& option,
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(config_suite)
+
+// The actor system of a crust::system_config runs CAF's work-sharing
+// scheduler (no polling workers); the command line can pick another.
+BOOST_AUTO_TEST_CASE(scheduler_is_work_sharing_unless_overridden) {
+  using sharing = caf::scheduler::coordinator<caf::policy::work_sharing>;
+  using stealing = caf::scheduler::coordinator<caf::policy::work_stealing>;
+  {
+    crust::system_config cfg;
+    std::istringstream no_file;
+    BOOST_REQUIRE(!cfg.parse({}, no_file));
+    cfg.set("scheduler.max-threads", 1);
+    caf::actor_system sys{cfg};
+    BOOST_CHECK(dynamic_cast<sharing*>(&sys.scheduler()) != nullptr);
+  }
+  {
+    crust::system_config cfg;
+    std::istringstream no_file;
+    BOOST_REQUIRE(!cfg.parse({"--scheduler.policy=stealing"}, no_file));
+    cfg.set("scheduler.max-threads", 1);
+    caf::actor_system sys{cfg};
+    BOOST_CHECK(dynamic_cast<stealing*>(&sys.scheduler()) != nullptr);
+  }
+}
 
 BOOST_AUTO_TEST_CASE(defaults) {
   node_config def;
