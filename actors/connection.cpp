@@ -156,6 +156,7 @@ caf::error connection_state::start() {
   hc.side = cfg.side;
   hc.local_static = cfg.local_static;
   hc.network_name = cfg.network_name;
+  hc.algorithms.cipher = cfg.cipher;
   if (cfg.expected_peer)
     hc.expected_remote = cfg.expected_peer->bytes();
   hc.ephemeral_source = cfg.ephemeral_source;

@@ -40,6 +40,9 @@ struct connection_config {
   /// Nodes only talk within one network (bound into the handshake).
   std::string network_name = node_config::default_network_name;
 
+  /// The channel's AEAD (in the Noise protocol name: both ends must agree).
+  noise::cipher_kind cipher = noise::cipher_kind::chacha_poly;
+
   /// The peer id we dialled (`PEERID@addr`): the handshake fails with
   /// `peer_id_mismatch` unless the peer's key is this one.
   std::optional<peer_id> expected_peer;

@@ -52,6 +52,7 @@ rudp::connection_config engine_config(const rudp_session_config& cfg) {
   out.channel.side = c.side;
   out.channel.local_static = c.local_static;
   out.channel.network_name = c.network_name;
+  out.channel.algorithms.cipher = c.cipher;
   if (c.expected_peer)
     out.channel.expected_remote = c.expected_peer->bytes();
   out.channel.ephemeral_source = c.ephemeral_source;

@@ -102,6 +102,8 @@ service_state::make_connection_config(noise::role side) const {
   cc.side = side;
   cc.local_static = cfg.keys;
   cc.network_name = node.network_name;
+  cc.cipher = node.cipher == "aes-gcm" ? noise::cipher_kind::aes_gcm
+                                       : noise::cipher_kind::chacha_poly;
   cc.max_message_size = node.max_message_size;
   cc.handshake_timeout = node.handshake_timeout;
   cc.heartbeat_interval = node.heartbeat_interval;

@@ -21,6 +21,7 @@ namespace {
 
 constexpr std::string_view opt_log_level = "crust.log-level";
 constexpr std::string_view opt_network_name = "crust.network-name";
+constexpr std::string_view opt_cipher = "crust.cipher";
 constexpr std::string_view opt_key_file = "crust.key-file";
 constexpr std::string_view opt_tcp_port = "crust.tcp-port";
 constexpr std::string_view opt_udp_port = "crust.udp-port";
@@ -170,6 +171,9 @@ status validate(const node_config& x) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
       return bad_option(opt_network_name,
                         "must not contain control characters");
+  if (x.cipher != "chacha-poly" && x.cipher != "aes-gcm")
+    return bad_option(opt_cipher, "unknown cipher '" + printable_text(x.cipher)
+                                    + "' (expected chacha-poly or aes-gcm)");
   if (x.max_message_size == 0
       || x.max_message_size > node_config::max_message_size_limit)
     return bad_option(opt_max_message_size,
@@ -227,6 +231,9 @@ void add_node_options(caf::config_option_set& opts) {
     .add<std::string>("network-name",
                       "name of the network; only nodes of the same network "
                       "talk to each other (default: crust-default)")
+    .add<std::string>("cipher",
+                      "AEAD of every secure channel, the same on every node "
+                      "of a network: chacha-poly (default) or aes-gcm")
     .add<std::string>("key-file",
                       "private key file, created with mode 0600 if missing "
                       "(default: $XDG_DATA_HOME/crust/node.key or "
@@ -301,6 +308,8 @@ expected<node_config> read_node_config(const caf::actor_system_config& cfg) {
       !st)
     return st.error();
   if (auto st = read_string(content, opt_key_file, result.key_file); !st)
+    return st.error();
+  if (auto st = read_string(content, opt_cipher, result.cipher); !st)
     return st.error();
   if (auto st = read_integer(content, opt_tcp_port, 0, 65535, result.tcp_port);
       !st)

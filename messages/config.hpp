@@ -32,6 +32,13 @@ struct node_config {
   /// Name of the network; hashed into the secure-channel prologue.
   std::string network_name = default_network_name;
 
+  /// The AEAD of every secure channel, TCP and rUDP: "chacha-poly"
+  /// (Noise's ChaChaPoly, the default) or "aes-gcm" (AESGCM, AES-256-GCM).
+  /// It is part of the Noise protocol name, so it must be the same on every
+  /// node of a network, like `network_name`: nodes of different ciphers
+  /// never complete a handshake (docs/configuration.md, crust.cipher).
+  std::string cipher = "chacha-poly";
+
   /// One of trace, debug, info, warn, error, critical, off.
   std::string log_level = "info";
 

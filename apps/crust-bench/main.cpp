@@ -86,8 +86,10 @@ int usage(const char* why) {
        "[--crust-only]\n"
        "       crust-bench rudp [--json] [--rounds N] [--seconds S] "
        "[--quick]\n"
-       "                        [--cc loss_tolerant|new_reno] [--no-netns]\n"
-       "                        [--netns-only] [--netns-loss LIST]\n"
+       "                        [--cc loss_tolerant|new_reno] "
+       "[--cipher chacha-poly|aes-gcm]\n"
+       "                        [--no-netns]"
+       " [--netns-only] [--netns-loss LIST]\n"
        "                        [--netns-warmup S] [--netns-seconds S]\n"
        "                        [--netns-rounds N] [--netns-transports LIST]\n"
     << rudp_help;
@@ -153,6 +155,12 @@ int main(int argc, char** argv) {
               && std::string{v} != "new_reno"))
         return usage("rudp --cc takes loss_tolerant or new_reno");
       ru.congestion = ru.netns.crust_congestion = v;
+    } else if (rudp && arg == "--cipher") {
+      auto v = value();
+      if (!v
+          || (std::string{v} != "chacha-poly" && std::string{v} != "aes-gcm"))
+        return usage("rudp --cipher takes chacha-poly or aes-gcm");
+      ru.cipher = v;
     } else if (rudp && arg == "--no-netns") {
       ru.netns.enabled = false;
     } else if (rudp && arg == "--netns-only") {

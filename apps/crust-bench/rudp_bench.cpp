@@ -35,10 +35,12 @@ struct figures {
 
 figures measure(const rudp_options& opts) {
   // First: the receiver is forked before this process has threads.
-  rudp_loopback_pair rudp{opts.rounds,
-                          opts.congestion == "new_reno"
-                            ? rudp::congestion_algorithm::new_reno
-                            : rudp::congestion_algorithm::loss_tolerant};
+  rudp_loopback_pair rudp{
+    opts.rounds,
+    opts.congestion == "new_reno" ? rudp::congestion_algorithm::new_reno
+                                  : rudp::congestion_algorithm::loss_tolerant,
+    opts.cipher == "aes-gcm" ? noise::cipher_kind::aes_gcm
+                             : noise::cipher_kind::chacha_poly};
   figures f;
   auto budget = std::chrono::duration<double>{opts.seconds_per_round};
   stream_settings tcp{"cubic", nullptr};
@@ -79,6 +81,7 @@ void print_json(const rudp_options& opts, const figures& f,
   add(j, "seconds_per_round", opts.seconds_per_round, 3);
   add(j, "message_size", static_cast<double>(opts.message_size), 0);
   j += ",\"rudp_congestion\":\"" + opts.congestion + "\"";
+  j += ",\"rudp_cipher\":\"" + opts.cipher + "\"";
   add(j, "rudp_goodput_gbit_s", median(f.rudp_gbit), 3);
   add(j, "rudp_goodput_goal_gbit_s", goodput_goal, 1);
   j += std::string{",\"rudp_goodput_goal_met\":"}
@@ -107,10 +110,10 @@ void print_table(const rudp_options& opts, const figures& f,
                 "receiver in a child process)\n"
                 "  %d rounds of raw UDP blast (%zu-byte datagrams), TCP "
                 "(cubic, %zu-byte writes), rUDP (%zu-byte messages);\n"
-                "  rUDP congestion control %s; %.2f s of sending each; "
-                "medians; ratios per round\n\n",
+                "  rUDP congestion control %s, cipher %s; %.2f s of sending "
+                "each; medians; ratios per round\n\n",
                 opts.rounds, blast_datagram, opts.message_size,
-                opts.message_size, opts.congestion.c_str(),
+                opts.message_size, opts.congestion.c_str(), opts.cipher.c_str(),
                 opts.seconds_per_round);
   out << line;
   out << "                                raw UDP       TCP      rUDP  "

@@ -20,6 +20,9 @@ struct rudp_options {
   /// The rUDP congestion controller of both ends: "loss_tolerant" (the
   /// engine's default) or "new_reno".
   std::string congestion = "loss_tolerant";
+  /// The AEAD of both ends' loopback session: "chacha-poly" (the default,
+  /// as `crust.cipher`) or "aes-gcm".
+  std::string cipher = "chacha-poly";
   /// One JSON object instead of lines for people.
   bool json = false;
   /// The loopback part runs (`--netns-only` turns it off).

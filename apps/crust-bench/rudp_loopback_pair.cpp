@@ -40,14 +40,21 @@ constexpr uint64_t max_queued = uint64_t{8} << 20;
 
 const char* network = "crust-bench-rudp";
 
+/// The choices both ends share.
+struct pair_settings {
+  rudp::congestion_algorithm congestion;
+  noise::cipher_kind cipher;
+};
+
 udp_endpoint_config endpoint_config(const noise::keypair& keys,
-                                    rudp::congestion_algorithm congestion) {
+                                    const pair_settings& both) {
   udp_endpoint_config ec;
   ec.bind_addresses = {"127.0.0.1"};
   ec.session.connection.local_static = keys;
   ec.session.connection.network_name = network;
   // Both ends alike (the fork copies the choice).
-  ec.session.engine.congestion = congestion;
+  ec.session.engine.congestion = both.congestion;
+  ec.session.connection.cipher = both.cipher;
   // CRUST_BENCH_UDP_GSO=1: UDP GSO on the sockets, for a figure reported
   // apart from the default one (docs/performance.md section 2.5).
   if (const char* gso = std::getenv("CRUST_BENCH_UDP_GSO"))
@@ -96,7 +103,7 @@ std::optional<std::string> read_line(int fd, std::chrono::seconds limit) {
 /// The child: accepts one session and reports, per round, the payload
 /// bytes that arrived before the empty end marker and its CPU time since
 /// the last report.
-int serve(int to_parent, int rounds, rudp::congestion_algorithm congestion) {
+int serve(int to_parent, int rounds, const pair_settings& both) {
   asio_runtime io;
   io.start();
   quiet_system_config cfg;
@@ -104,7 +111,7 @@ int serve(int to_parent, int rounds, rudp::congestion_algorithm congestion) {
   {
     caf::actor_system sys{cfg};
     caf::scoped_actor sink{sys};
-    auto ec = endpoint_config(seeded_keys(2), congestion);
+    auto ec = endpoint_config(seeded_keys(2), both);
     ec.accept = true;
     ec.acceptor = caf::actor_cast<connection_sink_actor>(sink);
     auto ep = spawn_udp_endpoint(sys, io, std::move(ec));
@@ -201,8 +208,10 @@ struct rudp_loopback_pair::impl {
 };
 
 rudp_loopback_pair::rudp_loopback_pair(int rounds,
-                                       rudp::congestion_algorithm congestion)
+                                       rudp::congestion_algorithm congestion,
+                                       noise::cipher_kind cipher)
   : impl_(std::make_unique<impl>()) {
+  pair_settings both{congestion, cipher};
   int fds[2];
   if (::pipe(fds) != 0)
     throw std::runtime_error{std::string{"pipe: "} + std::strerror(errno)};
@@ -211,7 +220,7 @@ rudp_loopback_pair::rudp_loopback_pair(int rounds,
     throw std::runtime_error{std::string{"fork: "} + std::strerror(errno)};
   if (pid == 0) {
     ::close(fds[0]);
-    auto rc = serve(fds[1], rounds, congestion);
+    auto rc = serve(fds[1], rounds, both);
     ::close(fds[1]);
     std::_Exit(rc);
   }
@@ -231,7 +240,7 @@ rudp_loopback_pair::rudp_loopback_pair(int rounds,
   d.sys.emplace(*d.cfg);
   d.self.emplace(*d.sys);
   auto ep = spawn_udp_endpoint(*d.sys, *d.io,
-                               endpoint_config(seeded_keys(1), congestion));
+                               endpoint_config(seeded_keys(1), both));
   if (!ep)
     throw std::runtime_error{"UDP endpoint: " + ep.error().message()};
   d.endpoint = *ep;

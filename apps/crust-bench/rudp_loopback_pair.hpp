@@ -1,5 +1,6 @@
 #pragma once
 
+#include "crust/transport/noise/primitives.hpp"
 #include "crust/transport/rudp/congestion_controller.hpp"
 
 #include "rudp_udp_blast.hpp"
@@ -18,9 +19,10 @@ class rudp_loopback_pair {
 public:
   /// Forks the receiver (call before this process starts any thread),
   /// which serves `rounds` transfers; then starts the sender's actor
-  /// system and connects; both ends use `congestion`. Throws
+  /// system and connects; both ends use `congestion` and `cipher`. Throws
   /// `std::runtime_error` if a step fails.
-  rudp_loopback_pair(int rounds, rudp::congestion_algorithm congestion);
+  rudp_loopback_pair(int rounds, rudp::congestion_algorithm congestion,
+                     noise::cipher_kind cipher);
   ~rudp_loopback_pair();
   rudp_loopback_pair(const rudp_loopback_pair&) = delete;
   rudp_loopback_pair& operator=(const rudp_loopback_pair&) = delete;

@@ -243,4 +243,38 @@ BOOST_AUTO_TEST_CASE(without_rudp_a_refused_tcp_is_the_end) {
   BOOST_CHECK(!b->wait_for<connect_success>(200ms));
 }
 
+// crust.cipher=aes-gcm: the same calls work over TCP and rUDP; a node of the
+// other cipher never connects (the cipher is in the Noise protocol name), so
+// an ignored option would fail the second half.
+BOOST_AUTO_TEST_CASE(aes_gcm_nodes_connect_over_tcp_and_rudp_not_to_chacha) {
+  auto aes = test_node_config();
+  aes.cipher = "aes-gcm";
+  auto& b = add_listening_node(aes);
+  auto& a = add_listening_node(aes);
+  connect(a, b);
+  auto hello = pattern_bytes(70000, 7);
+  BOOST_REQUIRE(a->send(b.id, 1, hello));
+  auto at_b = b->wait_for<new_message>(max_wait);
+  BOOST_REQUIRE(at_b);
+  BOOST_CHECK_EQUAL(content_hash(at_b->payload), content_hash(hello));
+  auto& c = add_listening_node(aes);
+  connect_over_rudp(c, b, refusing_tcp_info(b));
+  BOOST_REQUIRE(c->send(b.id, 1, hello));
+  auto over_rudp = b->wait_for<new_message>(max_wait);
+  BOOST_REQUIRE(over_rudp);
+  BOOST_CHECK(over_rudp->peer == c.id);
+  BOOST_CHECK_EQUAL(content_hash(over_rudp->payload), content_hash(hello));
+  // A ChaChaPoly node dials the AES-GCM one: over TCP, then over rUDP.
+  auto& d = add_node();
+  auto tcp = d->connect(b.contact("127.0.0.1"));
+  BOOST_REQUIRE_MESSAGE(!tcp, "nodes of different ciphers connected");
+  BOOST_TEST_MESSAGE("cipher mismatch over TCP: " << sys.render(tcp.error()));
+  private_connection_info mine;
+  mine.pub.id = d.id;
+  auto rudp = d->connect(mine, refusing_tcp_info(b));
+  BOOST_REQUIRE_MESSAGE(!rudp, "nodes of different ciphers connected (rUDP)");
+  BOOST_TEST_MESSAGE("cipher mismatch over rUDP: " << sys.render(rudp.error()));
+  BOOST_CHECK(!b->wait_for<connect_success>(200ms));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

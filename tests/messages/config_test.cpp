@@ -101,6 +101,25 @@ BOOST_AUTO_TEST_CASE(every_option_is_read) {
   BOOST_CHECK_EQUAL(x->max_message_size, 1024u);
 }
 
+BOOST_AUTO_TEST_CASE(cipher_is_chacha_poly_unless_aes_gcm_is_asked_for) {
+  BOOST_CHECK_EQUAL(node_config{}.cipher, "chacha-poly");
+  auto def = parse({});
+  BOOST_REQUIRE(def);
+  BOOST_CHECK_EQUAL(def->cipher, "chacha-poly");
+  auto aes = parse({"--crust.cipher=aes-gcm"});
+  BOOST_REQUIRE(aes);
+  BOOST_CHECK_EQUAL(aes->cipher, "aes-gcm");
+  check_refused({"--crust.cipher=AESGCM"}, "crust.cipher",
+                "unknown cipher 'AESGCM' (expected chacha-poly or aes-gcm)");
+  node_config empty;
+  empty.cipher.clear();
+  auto st = crust::validate(empty);
+  BOOST_REQUIRE(!st);
+  BOOST_CHECK_EQUAL(st.error().detail,
+                    "crust.cipher: unknown cipher '' (expected chacha-poly or "
+                    "aes-gcm)");
+}
+
 BOOST_AUTO_TEST_CASE(limits_are_accepted) {
   auto x = parse({"--crust.tcp-port=65535", "--crust.max-message-size=1"});
   BOOST_REQUIRE(x);
