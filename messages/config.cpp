@@ -385,12 +385,13 @@ expected<node_config> read_node_config(const caf::actor_system_config& cfg) {
 system_config::system_config() {
   crust::add_message_types(*this);
   crust::add_node_options(*this);
-  // Work sharing: idle workers wait on a condition variable. CAF's default,
-  // work stealing, polls (spinning, then 50 us sleeps) before it waits; on a
-  // small machine that polling takes the cores the io thread and the other
-  // end need (docs/configuration.md, "Scheduler", has the figures).
-  // `--scheduler.policy=stealing` or a config file overrides it.
-  set("scheduler.policy", caf::atom("sharing"));
+  // CAF's work stealing without its middle phase: an idle worker spins
+  // briefly (100 polls), then waits on its condition variable, instead of
+  // first polling 500 times with 50 us sleeps in between. On a small
+  // machine those sleeps and wake-ups take the cores the io thread and the
+  // other end need (docs/configuration.md, "Scheduler", has the figures).
+  // The command line or a config file overrides it.
+  set("work-stealing.moderate-poll-attempts", size_t{0});
 }
 
 } // namespace crust

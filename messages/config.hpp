@@ -146,8 +146,9 @@ void add_node_options(caf::actor_system_config& cfg);
 expected<node_config> read_node_config(const caf::actor_system_config& cfg);
 
 /// An actor system configuration with everything crust needs: its type-ID
-/// blocks, its error category and its options; CAF's work-sharing scheduler
-/// by default (docs/configuration.md, "Scheduler").
+/// blocks, its error category and its options; CAF's work-stealing
+/// scheduler without its sleeping poll phase (docs/configuration.md,
+/// "Scheduler").
 class system_config : public caf::actor_system_config {
 public:
   system_config();

@@ -25,7 +25,7 @@ inline noise::keypair seeded_keys(uint8_t seed) {
 }
 
 /// The actor system of a benchmark role: crust's defaults (types, the
-/// work-sharing scheduler), two workers (the machines these run on have two
+/// scheduler's polling), two workers (the machines these run on have two
 /// cores), CAF's own log quiet.
 struct quiet_system_config : crust::system_config {
   quiet_system_config() {

@@ -4,7 +4,6 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
-#include <caf/policy/work_sharing.hpp>
 #include <caf/policy/work_stealing.hpp>
 #include <caf/scheduler/coordinator.hpp>
 
@@ -49,26 +48,26 @@ void check_refused(std::vector<std::string> args, const std::string& option,
 
 BOOST_AUTO_TEST_SUITE(config_suite)
 
-// The actor system of a crust::system_config runs CAF's work-sharing
-// scheduler (no polling workers); the command line can pick another.
-BOOST_AUTO_TEST_CASE(scheduler_is_work_sharing_unless_overridden) {
-  using sharing = caf::scheduler::coordinator<caf::policy::work_sharing>;
+// A crust::system_config keeps CAF's work-stealing scheduler but skips its
+// sleeping poll phase; the command line can restore it.
+BOOST_AUTO_TEST_CASE(idle_workers_do_not_sleep_poll_unless_asked_to) {
   using stealing = caf::scheduler::coordinator<caf::policy::work_stealing>;
+  const auto* key = "work-stealing.moderate-poll-attempts";
   {
     crust::system_config cfg;
     std::istringstream no_file;
     BOOST_REQUIRE(!cfg.parse({}, no_file));
+    BOOST_CHECK_EQUAL(caf::get_or(cfg, key, size_t{500}), 0u);
     cfg.set("scheduler.max-threads", 1);
     caf::actor_system sys{cfg};
-    BOOST_CHECK(dynamic_cast<sharing*>(&sys.scheduler()) != nullptr);
+    BOOST_CHECK(dynamic_cast<stealing*>(&sys.scheduler()) != nullptr);
   }
   {
     crust::system_config cfg;
     std::istringstream no_file;
-    BOOST_REQUIRE(!cfg.parse({"--scheduler.policy=stealing"}, no_file));
-    cfg.set("scheduler.max-threads", 1);
-    caf::actor_system sys{cfg};
-    BOOST_CHECK(dynamic_cast<stealing*>(&sys.scheduler()) != nullptr);
+    BOOST_REQUIRE(
+      !cfg.parse({"--work-stealing.moderate-poll-attempts=500"}, no_file));
+    BOOST_CHECK_EQUAL(caf::get_or(cfg, key, size_t{0}), 500u);
   }
 }
 

@@ -70,9 +70,9 @@ long long millis(Duration d) {
     std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
 
-/// A real scheduler (crust's default, work sharing) with two workers (the
-/// machine has two cores), crust's types and error category, CAF's logger
-/// silent.
+/// A real (work-stealing) scheduler, polled as crust's system_config does,
+/// with two workers (the machine has two cores), crust's types and error
+/// category, CAF's logger silent.
 struct service_test_config : system_config {
   service_test_config() {
     set("scheduler.max-threads", 2);
