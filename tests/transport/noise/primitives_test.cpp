@@ -42,6 +42,19 @@ byte_buffer reference_seal(cipher_kind cipher, const key32& k, uint64_t n,
   return ct;
 }
 
+/// Two contexts keyed alike: one seals, the other opens.
+struct aead_ends {
+  aead_context sender;
+  aead_context receiver;
+};
+
+aead_ends keyed_ends(cipher_kind cipher, const key32& k) {
+  aead_ends out;
+  BOOST_REQUIRE(out.sender.init(cipher, k));
+  BOOST_REQUIRE(out.receiver.init(cipher, k));
+  return out;
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(primitives_suite)
@@ -230,10 +243,9 @@ BOOST_AUTO_TEST_CASE(aead_context_reused_for_many_messages) {
   auto k = key_with(7);
   for (auto cipher : {cipher_kind::chacha_poly, cipher_kind::aes_gcm}) {
     BOOST_TEST_CONTEXT(to_string(cipher)) {
-      aead_context sender;
-      aead_context receiver;
-      BOOST_REQUIRE(sender.init(cipher, k));
-      BOOST_REQUIRE(receiver.init(cipher, k));
+      auto ends = keyed_ends(cipher, k);
+      auto& sender = ends.sender;
+      auto& receiver = ends.receiver;
       const size_t sizes[] = {0, 1, 15, 16, 17, 63, 64, 65, 255, 1200, 1452};
       for (uint64_t i = 0; i < 2000; ++i) {
         // Out-of-order nonces, as datagrams arrive.
@@ -274,10 +286,9 @@ BOOST_AUTO_TEST_CASE(aead_context_forged_then_genuine) {
   auto k = key_with(40);
   for (auto cipher : {cipher_kind::chacha_poly, cipher_kind::aes_gcm}) {
     BOOST_TEST_CONTEXT(to_string(cipher)) {
-      aead_context sender;
-      aead_context receiver;
-      BOOST_REQUIRE(sender.init(cipher, k));
-      BOOST_REQUIRE(receiver.init(cipher, k));
+      auto ends = keyed_ends(cipher, k);
+      auto& sender = ends.sender;
+      auto& receiver = ends.receiver;
       auto ad = bytes_of("header");
       uint64_t n = 0;
       auto genuine_roundtrip = [&](size_t size) {
